@@ -1,0 +1,19 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { AuthModule } from './auth/auth.module';
+import { appConfig } from './config/app.config';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+import { UsersModule } from './users/users.module';
+
+@Module({
+  imports: [
+    // Variables are read by each module's registerAs() slice; no .env file is loaded implicitly.
+    ConfigModule.forRoot({ ignoreEnvFile: true, load: [appConfig] }),
+    DatabaseModule,
+    UsersModule,
+    AuthModule,
+    HealthModule,
+  ],
+})
+export class AppModule {}

@@ -1,0 +1,43 @@
+import helmet from '@fastify/helmet';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppModule } from './app.module';
+import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { createValidationPipe } from './common/validation';
+import { appConfig, AppConfig } from './config/app.config';
+
+export const BODY_LIMIT_BYTES = 16 * 1024;
+
+/**
+ * Builds the whole HTTP service. `main.ts`, the end-to-end tests and the benchmark
+ * all start the service through here, so they test what runs in production.
+ */
+export async function createApp(options: { logger?: false } = {}): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: appConfig().trustProxy as boolean | string[], // Fastify also takes a hop count
+    return503OnClosing: true,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {
+    abortOnError: false,
+    ...(options.logger === false ? { logger: false } : {}),
+  });
+  await configureApp(app);
+  return app;
+}
+
+async function configureApp(app: NestFastifyApplication): Promise<void> {
+  const config = app.get<AppConfig>(appConfig.KEY);
+  const fastify = app.getHttpAdapter().getInstance();
+
+  // JSON only: a text/plain body gets 415 instead of reaching a DTO as a string.
+  fastify.removeContentTypeParser('text/plain');
+
+  await app.register(helmet);
+  // With CORS_ORIGINS unset no CORS headers are sent, so browsers allow no cross-origin call.
+  if (config.corsOrigins.length > 0) app.enableCors({ origin: config.corsOrigins, credentials: true });
+
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new AllExceptionsFilter());
+  app.enableShutdownHooks();
+}

@@ -1,0 +1,17 @@
+import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { NormaliseEmail } from '../../common/transforms';
+
+// class-validator runs a property's rules bottom-up and stops at the first failure:
+// the type check sits nearest the property so a wrong type is reported as such.
+export class LoginDto {
+  @NormaliseEmail()
+  @MaxLength(254)
+  @IsNotEmpty()
+  @IsString()
+  email: string;
+
+  @MaxLength(1024)
+  @IsNotEmpty()
+  @IsString()
+  password: string;
+}

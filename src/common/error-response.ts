@@ -1,0 +1,93 @@
+import { HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
+import { isDatabaseFailure, isInvalidInput, isUniqueViolation } from '../database/database-errors';
+import { DEFAULT_CODES, ErrorCode } from './api-error';
+
+export interface ErrorResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: { statusCode: number; message: string | string[]; error: string; code: ErrorCode } & Record<string, unknown>;
+}
+
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+const logger = new Logger('Errors');
+
+/** Errors Fastify raises before a route runs (body parsing), by their Fastify codes. */
+const FASTIFY_ERRORS: Record<string, { status: number; code: ErrorCode; message: string | string[] }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large', message: 'Request body is larger than 16 KiB' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type', message: 'Content-Type must be application/json' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'validation_failed', message: ['Content-Length does not match the body'] },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'validation_failed', message: ['Request body is empty'] },
+  // The parser's own message quotes the body, which may hold a password: never pass it on.
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'validation_failed', message: ['Request body is not valid JSON'] },
+};
+
+/**
+ * Turns anything thrown while serving a request into the contract's error body:
+ * `{ statusCode, message, error, code }`. Nothing a client sends becomes a 500; an
+ * unreachable or failing database becomes 503 with Retry-After.
+ */
+export function toErrorResponse(exception: unknown): ErrorResponse {
+  // Nest wraps Fastify's own errors in an HttpException whose cause keeps Fastify's code.
+  const cause = exception instanceof HttpException ? exception.cause : exception;
+  const fastifyCode = (cause as { code?: unknown } | null)?.code;
+  if (typeof fastifyCode === 'string' && fastifyCode in FASTIFY_ERRORS) {
+    const known = FASTIFY_ERRORS[fastifyCode];
+    return build(known.status, known.code, known.message);
+  }
+  if (exception instanceof HttpException) return fromHttpException(exception);
+  if (isUniqueViolation(exception)) return build(409, 'conflict', 'The resource already exists');
+  if (isInvalidInput(exception)) return build(400, 'validation_failed', ['A value has an invalid format']);
+  if (isDatabaseFailure(exception)) {
+    logger.warn(`Database unavailable: ${describe(exception)}`);
+    return build(503, 'database_unavailable', 'The database is unavailable; retry later', {
+      'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS),
+    });
+  }
+  const clientStatus = (exception as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof clientStatus === 'number' && clientStatus >= 400 && clientStatus < 500) {
+    return build(clientStatus, DEFAULT_CODES[clientStatus] ?? 'validation_failed', STATUS_CODES[clientStatus] ?? 'Bad request');
+  }
+  logger.error(`Unexpected error: ${describe(exception)}`, exception instanceof Error ? exception.stack : undefined);
+  return build(500, 'internal_error', 'Internal server error');
+}
+
+function fromHttpException(exception: HttpException): ErrorResponse {
+  const status = exception.getStatus();
+  const response = exception.getResponse();
+  const fields: Record<string, unknown> = typeof response === 'object' && response !== null ? { ...response } : {};
+  let message = (fields.message ?? (typeof response === 'string' ? response : exception.message)) as string | string[];
+  // Nest's not-found handler says "Cannot GET /path": the error body never echoes the request.
+  if (status === 404 && typeof message === 'string' && /^Cannot [A-Z]+ /.test(message)) message = 'Route not found';
+  const code = (typeof fields.code === 'string' ? fields.code : DEFAULT_CODES[status] ?? 'internal_error') as ErrorCode;
+  delete fields.statusCode;
+  delete fields.error;
+  const headers: Record<string, string> = {};
+  if (status === HttpStatus.SERVICE_UNAVAILABLE) headers['Retry-After'] = String(DATABASE_RETRY_AFTER_SECONDS);
+  return build(status, code, message, headers, fields);
+}
+
+function build(
+  status: number,
+  code: ErrorCode,
+  message: string | string[],
+  headers: Record<string, string> = {},
+  extra: Record<string, unknown> = {},
+): ErrorResponse {
+  if (status === 401 && code.startsWith('token_')) {
+    headers['WWW-Authenticate'] = code === 'token_missing' ? 'Bearer' : 'Bearer error="invalid_token"';
+  }
+  return {
+    status,
+    headers,
+    body: { ...extra, statusCode: status, message, error: STATUS_CODES[status] ?? 'Error', code },
+  };
+}
+
+/** Name, code and message only: never the query parameters, which may hold a hash. */
+function describe(exception: unknown): string {
+  if (!(exception instanceof Error)) return String(exception);
+  const code = (exception as { code?: unknown }).code;
+  return `${exception.name}${code ? ` (${String(code)})` : ''}: ${exception.message}`;
+}

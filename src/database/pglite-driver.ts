@@ -1,0 +1,73 @@
+import { EventEmitter } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { Mutex, PGlite } from '@electric-sql/pglite';
+
+/**
+ * A `pg`-compatible driver over one embedded PGlite database, for TypeORM's
+ * `postgres` dialect (`driver:` option).
+ *
+ * PGlite is a single session. TypeORM opens a "connection" per query runner and runs
+ * BEGIN … COMMIT on it, so two runners sharing the session would interleave their
+ * transactions (one's ROLLBACK undoing the other's work). `typeorm-pglite` shares it
+ * that way; here a connection is an exclusive lease on the session instead, which
+ * makes PGlite behave like a pool of size one.
+ */
+export function createPgliteDriver(dataDir: string, leaseTimeoutMs = 10_000) {
+  mkdirSync(dataDir, { recursive: true });
+  let database: Promise<PGlite> | undefined;
+  const lease = new Mutex();
+  const open = () => (database ??= PGlite.create(dataDir));
+
+  class PglitePool extends EventEmitter {
+    connect(callback: (error: Error | null, client?: PgliteClient, release?: () => void) => void): void {
+      acquire()
+        .then(([client, release]) => callback(null, client, release))
+        .catch((error: Error) => callback(error));
+    }
+
+    end(callback?: (error?: Error | null) => void): void {
+      const closing = database ? lease.runExclusive(async () => (await database)?.close()) : Promise.resolve();
+      database = undefined;
+      closing.then(() => callback?.(null), (error: Error) => callback?.(error));
+    }
+  }
+
+  async function acquire(): Promise<[PgliteClient, () => void]> {
+    const pglite = await open();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('timeout exceeded when trying to connect to PGlite')), leaseTimeoutMs);
+    });
+    const acquiring = lease.acquire();
+    try {
+      const release = await Promise.race([acquiring, timeout]);
+      return [new PgliteClient(pglite), release];
+    } catch (error) {
+      acquiring.then((release) => release(), () => undefined); // hand back a lease won too late
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return { Pool: PglitePool };
+}
+
+/** The part of `pg.Client` that TypeORM's PostgresQueryRunner uses. */
+class PgliteClient extends EventEmitter {
+  constructor(private readonly pglite: PGlite) {
+    super();
+  }
+
+  async query(sql: string, parameters?: unknown[]) {
+    const result = parameters && parameters.length > 0
+      ? await this.pglite.query(sql, parameters)
+      : (await this.pglite.exec(sql)).at(-1) ?? { rows: [], affectedRows: 0, fields: [] };
+    return {
+      command: /^\s*(\w+)/.exec(sql)?.[1]?.toUpperCase(),
+      rows: result.rows,
+      rowCount: result.affectedRows ?? result.rows.length,
+      fields: result.fields,
+    };
+  }
+}

@@ -1,0 +1,19 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { createApp } from './app.setup';
+import { appConfig, AppConfig } from './config/app.config';
+import { ConfigError } from './config/env';
+
+async function bootstrap(): Promise<void> {
+  const app = await createApp();
+  const { port } = app.get<AppConfig>(appConfig.KEY);
+  await app.listen(port, '0.0.0.0');
+  new Logger('Bootstrap').log(`Listening on port ${port}`);
+}
+
+bootstrap().catch((error: unknown) => {
+  // A bad variable is named in the message; no stack trace is needed for it.
+  const message = error instanceof ConfigError ? error.message : error instanceof Error ? error.stack ?? error.message : String(error);
+  console.error(message);
+  process.exit(1);
+});

@@ -1,0 +1,12 @@
+import { IsDefined, IsString, MaxLength, ValidateIf } from 'class-validator';
+import { Trim } from '../../common/transforms';
+
+export class UpdateProfileDto {
+  /** A string, or null to clear it. Rules run bottom-up: the type check comes last. */
+  @ValidateIf((_, value) => value !== null)
+  @Trim()
+  @MaxLength(100)
+  @IsString()
+  @IsDefined()
+  displayName: string | null;
+}

@@ -1,0 +1,11 @@
+import { ArrayNotEmpty, ArrayUnique, IsArray, IsIn } from 'class-validator';
+import { ALL_ROLES, Role } from '../role';
+
+// Rules run bottom-up, stopping at the first failure: the type check comes last.
+export class UpdateRolesDto {
+  @IsIn(ALL_ROLES, { each: true, message: `each role must be one of: ${ALL_ROLES.join(', ')}` })
+  @ArrayUnique()
+  @ArrayNotEmpty()
+  @IsArray()
+  roles: Role[];
+}

@@ -1,0 +1,58 @@
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { createHash, randomBytes } from 'node:crypto';
+import * as bcrypt from 'bcrypt';
+import { dictionary } from '@zxcvbn-ts/language-common';
+import { usersConfig, UsersConfig } from './users.config';
+
+/**
+ * Hashing and the password policy, in one place and in plain sight.
+ *
+ * bcrypt reads only the first 72 bytes of its input, so passwords are pre-hashed:
+ * bcrypt(base64(SHA-256(NFKC(password)))). Every character counts, and two passwords
+ * that differ after byte 72 never match. Hashing runs on libuv's thread pool (async
+ * bcrypt), never on the event loop.
+ */
+@Injectable()
+export class PasswordService implements OnModuleInit {
+  private readonly commonPasswords: ReadonlySet<string>;
+  private dummyHash: Promise<string>;
+
+  constructor(@Inject(usersConfig.KEY) private readonly config: UsersConfig) {
+    const { minLength, rejectCommon } = config.passwordPolicy;
+    const common = rejectCommon ? dictionary['passwords-common'] : [];
+    this.commonPasswords = new Set(common.filter((word) => word.length >= minLength).map((word) => word.toLowerCase()));
+  }
+
+  onModuleInit(): void {
+    this.dummyHash = this.hash(randomBytes(32).toString('base64'));
+  }
+
+  hash(password: string): Promise<string> {
+    return bcrypt.hash(this.prehash(password), this.config.bcryptCost);
+  }
+
+  verify(password: string, hash: string): Promise<boolean> {
+    return bcrypt.compare(this.prehash(password), hash);
+  }
+
+  /** Spends the time of a real verification, so an unknown account answers as slowly as a wrong password. */
+  async verifyDummy(password: string): Promise<false> {
+    await bcrypt.compare(this.prehash(password), await this.dummyHash);
+    return false;
+  }
+
+  /** Readable reasons the password breaks the policy; empty when it is acceptable. */
+  policyViolations(password: string, field = 'password'): string[] {
+    const { minLength, maxLength } = this.config.passwordPolicy;
+    const normalised = password.normalize('NFKC');
+    const length = [...normalised].length;
+    if (length < minLength) return [`${field} must be at least ${minLength} characters long`];
+    if (length > maxLength) return [`${field} must be at most ${maxLength} characters long`];
+    if (this.commonPasswords.has(normalised.toLowerCase())) return [`${field} is too common; choose a less predictable one`];
+    return [];
+  }
+
+  private prehash(password: string): string {
+    return createHash('sha256').update(password.normalize('NFKC'), 'utf8').digest('base64');
+  }
+}

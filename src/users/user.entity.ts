@@ -1,0 +1,28 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { Role } from './role';
+
+@Entity({ name: 'users' })
+export class User {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  /** Stored normalised (trimmed, lower-cased); unique. */
+  @Column({ type: 'varchar', length: 254, unique: true })
+  email: string;
+
+  /** bcrypt hash; never serialised (see toUserResponse). */
+  @Column({ name: 'password_hash', type: 'varchar', length: 100 })
+  passwordHash: string;
+
+  @Column({ name: 'display_name', type: 'varchar', length: 100, nullable: true })
+  displayName: string | null;
+
+  @Column({ type: 'text', array: true, default: () => "'{user}'" })
+  roles: Role[];
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+}

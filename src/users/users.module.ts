@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { PasswordService } from './password.service';
+import { User } from './user.entity';
+import { usersConfig } from './users.config';
+import { UsersController } from './users.controller';
+import { UsersService } from './users.service';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([User]), ConfigModule.forFeature(usersConfig)],
+  controllers: [UsersController],
+  providers: [UsersService, PasswordService],
+  exports: [UsersService, PasswordService],
+})
+export class UsersModule {}

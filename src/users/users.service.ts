@@ -1,0 +1,116 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { ApiError } from '../common/api-error';
+import { ConfigError } from '../config/env';
+import { isUniqueViolation } from '../database/database-errors';
+import { MAX_PAGE_SIZE } from './dto/list-users.query';
+import { PasswordService } from './password.service';
+import { Role } from './role';
+import { User } from './user.entity';
+import { usersConfig, UsersConfig } from './users.config';
+
+export interface NewUser {
+  email: string;
+  password: string;
+  displayName?: string | null;
+  roles?: Role[];
+}
+
+export function normaliseEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+@Injectable()
+export class UsersService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(UsersService.name);
+
+  constructor(
+    @InjectRepository(User) private readonly users: Repository<User>,
+    private readonly passwords: PasswordService,
+    @Inject(usersConfig.KEY) private readonly config: UsersConfig,
+  ) {}
+
+  /** Creates the ADMIN_EMAIL account at start when it is missing. */
+  async onApplicationBootstrap(): Promise<void> {
+    const admin = this.config.admin;
+    if (!admin) return;
+    const problems = this.passwords.policyViolations(admin.password, 'ADMIN_PASSWORD');
+    if (problems.length > 0) throw new ConfigError('ADMIN_PASSWORD', `breaks the password policy: ${problems.join('; ')}`);
+    if (await this.findByEmail(admin.email)) return;
+    try {
+      await this.create({ email: admin.email, password: admin.password, roles: [Role.User, Role.Admin] });
+      this.logger.log('Created the admin account named by ADMIN_EMAIL');
+    } catch (error) {
+      if (!(error instanceof ApiError && error.getStatus() === 409)) throw error; // another instance won the race
+    }
+  }
+
+  /** Checks the password policy, hashes, and inserts; 409 `email_taken` for an email in use in any letter case. */
+  async create(input: NewUser): Promise<User> {
+    const problems = this.passwords.policyViolations(input.password);
+    if (problems.length > 0) throw new ApiError(400, 'validation_failed', problems);
+    const email = normaliseEmail(input.email);
+    if (await this.users.existsBy({ email })) throw emailTaken();
+    const user = this.users.create({
+      email,
+      passwordHash: await this.passwords.hash(input.password),
+      displayName: input.displayName ?? null,
+      roles: input.roles ?? [Role.User],
+    });
+    try {
+      return await this.users.save(user);
+    } catch (error) {
+      // Two registrations raced past the check above: the unique index decides.
+      if (isUniqueViolation(error)) throw emailTaken();
+      throw error;
+    }
+  }
+
+  findById(id: string): Promise<User | null> {
+    return this.users.findOneBy({ id });
+  }
+
+  findByEmail(email: string): Promise<User | null> {
+    return this.users.findOneBy({ email: normaliseEmail(email) });
+  }
+
+  async getById(id: string): Promise<User> {
+    const user = await this.findById(id);
+    if (!user) throw new ApiError(404, 'not_found', 'User not found');
+    return user;
+  }
+
+  /** The caller named by a validly signed token; 401 when that account no longer exists. */
+  async getCaller(id: string): Promise<User> {
+    const user = await this.findById(id);
+    if (!user) throw new ApiError(401, 'token_invalid', 'The account of this token no longer exists');
+    return user;
+  }
+
+  async updateProfile(callerId: string, changes: { displayName: string | null }): Promise<User> {
+    const user = await this.getCaller(callerId);
+    user.displayName = changes.displayName;
+    return this.users.save(user);
+  }
+
+  async setRoles(id: string, roles: Role[]): Promise<User> {
+    const user = await this.getById(id);
+    user.roles = [...new Set(roles)];
+    return this.users.save(user);
+  }
+
+  async list(page: number, limit: number): Promise<{ items: User[]; total: number; page: number; limit: number }> {
+    const take = Math.min(limit, MAX_PAGE_SIZE);
+    const [items, total] = await this.users.findAndCount({
+      order: { createdAt: 'ASC', id: 'ASC' },
+      skip: (page - 1) * take,
+      take,
+    });
+    return { items, total, page, limit: take };
+  }
+}
+
+function emailTaken(): ApiError {
+  return new ApiError(409, 'email_taken', 'Email already registered');
+}

@@ -1,0 +1,187 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import request from 'supertest';
+import { GOOD_PASSWORD, register, uniqueEmail } from './support/api';
+import { decodeJwt } from './support/jwt';
+import { startApp, TestApp } from './support/test-app';
+
+let app: TestApp;
+
+beforeAll(async () => {
+  app = await startApp();
+});
+
+afterAll(async () => {
+  await app?.close();
+});
+
+const USER_KEYS = ['createdAt', 'displayName', 'email', 'id', 'roles', 'updatedAt'];
+
+function expectTokenResponse(body: Record<string, any>, email: string) {
+  expect(Object.keys(body).sort()).toEqual(['accessToken', 'expiresIn', 'tokenType', 'user']);
+  expect(body.tokenType).toBe('Bearer');
+  expect(body.expiresIn).toBe(900);
+  expect(Object.keys(body.user).sort()).toEqual(USER_KEYS);
+  expect(body.user.email).toBe(email);
+  expect(body.user.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  expect(body.user.roles).toEqual(['user']);
+  expect(new Date(body.user.createdAt).toISOString()).toBe(body.user.createdAt);
+  expect(new Date(body.user.updatedAt).toISOString()).toBe(body.user.updatedAt);
+  const { header, payload } = decodeJwt(body.accessToken);
+  expect(header).toEqual({ alg: 'HS256', typ: 'at+jwt' });
+  expect(payload).toMatchObject({ sub: body.user.id, roles: ['user'], iss: 'auth-service', aud: 'api' });
+  expect(typeof payload.jti).toBe('string');
+  expect(payload.exp - payload.iat).toBe(900);
+}
+
+describe('POST /auth/register', () => {
+  it('creates the account and answers 201 with a token response, the email normalised', async () => {
+    const email = uniqueEmail('Reg');
+    const response = await request(app.url)
+      .post('/auth/register')
+      .send({ email: `  ${email.toUpperCase()} `, password: GOOD_PASSWORD, displayName: ' Ada ' })
+      .expect(201);
+    expect(response.headers['cache-control']).toBe('no-store');
+    expect(response.headers['content-type']).toMatch(/^application\/json/);
+    expectTokenResponse({ ...response.body, user: { ...response.body.user } }, email.toLowerCase());
+    expect(response.body.user.displayName).toBe('Ada');
+    expect(JSON.stringify(response.body)).not.toMatch(/password|\$2[aby]\$/i);
+  });
+
+  it('answers 409 email_taken for an email already registered, in any letter case', async () => {
+    const email = uniqueEmail('dup');
+    await register(app, email);
+    const response = await request(app.url)
+      .post('/auth/register')
+      .send({ email: email.toUpperCase(), password: GOOD_PASSWORD })
+      .expect(409);
+    expect(response.body).toEqual({ statusCode: 409, message: 'Email already registered', error: 'Conflict', code: 'email_taken' });
+  });
+
+  it('of 20 parallel registrations of one email, exactly one gets 201 and the rest 409', async () => {
+    const email = uniqueEmail('race');
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        request(app.url)
+          .post('/auth/register')
+          .send({ email: i % 2 ? email.toUpperCase() : email, password: GOOD_PASSWORD })
+          .then((r) => r.status),
+      ),
+    );
+    expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(19);
+    const [{ count }] = await app.dataSource.query('SELECT count(*)::int AS count FROM users WHERE email = $1', [email]);
+    expect(count).toBe(1);
+  });
+
+  it.each([
+    ['an invalid email', { email: 'not-an-email', password: GOOD_PASSWORD }, /email must be an email/],
+    ['a password under 8 characters', { email: 'x@example.com', password: 'Ab1!xyz' }, /at least 8 characters/],
+    ['a password over 128 characters', { email: 'x@example.com', password: 'a'.repeat(129) }, /at most 128 characters/],
+    ['a common password', { email: 'x@example.com', password: 'password123' }, /too common/],
+    ['a common password in other letter case', { email: 'x@example.com', password: 'PassWord123' }, /too common/],
+    ['a missing password', { email: 'x@example.com' }, /password must be a string/],
+    ['a null email', { email: null, password: GOOD_PASSWORD }, /email must be a string/],
+    ['a number as password', { email: 'x@example.com', password: 12345678 }, /password must be a string/],
+    ['an object as password', { email: 'x@example.com', password: { $gt: '' } }, /password must be a string/],
+    ['an array as email', { email: ['x@example.com'], password: GOOD_PASSWORD }, /email must be a string/],
+    ['an unknown property', { email: 'x@example.com', password: GOOD_PASSWORD, roles: ['admin'] }, /property roles should not exist/],
+    ['a displayName over 100 characters', { email: 'x@example.com', password: GOOD_PASSWORD, displayName: 'd'.repeat(101) }, /displayName/],
+  ])('answers 400 validation_failed for %s', async (_, body, message) => {
+    const response = await request(app.url).post('/auth/register').send(body).expect(400);
+    expect(response.body.code).toBe('validation_failed');
+    expect(response.body.error).toBe('Bad Request');
+    expect(Array.isArray(response.body.message)).toBe(true);
+    expect(response.body.message.join('\n')).toMatch(message);
+    expect(JSON.stringify(response.body)).not.toContain(GOOD_PASSWORD);
+  });
+
+  it('accepts a 128-character password and counts every character (no 72-byte truncation)', async () => {
+    const prefix = 'ü'.repeat(40); // 80 bytes in UTF-8: past bcrypt's 72
+    const email = uniqueEmail('long');
+    await register(app, email, `${prefix}-first`);
+    await request(app.url).post('/auth/login').send({ email, password: `${prefix}-other` }).expect(401);
+    await request(app.url).post('/auth/login').send({ email, password: `${prefix}-first` }).expect(200);
+    const long = 'x'.repeat(128);
+    await register(app, uniqueEmail('max'), long);
+  });
+});
+
+describe('POST /auth/login', () => {
+  it('answers 200 with a token response for the right password, whatever the email letter case', async () => {
+    const { email } = await register(app);
+    const response = await request(app.url)
+      .post('/auth/login')
+      .send({ email: ` ${email.toUpperCase()}`, password: GOOD_PASSWORD })
+      .expect(200);
+    expect(response.headers['cache-control']).toBe('no-store');
+    expectTokenResponse(response.body, email);
+  });
+
+  it('answers an unknown email and a wrong password with the same 401 body', async () => {
+    const { email } = await register(app);
+    const wrong = await request(app.url).post('/auth/login').send({ email, password: 'wrong password!' }).expect(401);
+    const unknown = await request(app.url)
+      .post('/auth/login')
+      .send({ email: uniqueEmail('ghost'), password: 'wrong password!' })
+      .expect(401);
+    const expected = { statusCode: 401, message: 'Invalid email or password', error: 'Unauthorized', code: 'invalid_credentials' };
+    expect(wrong.body).toEqual(expected);
+    expect(unknown.body).toEqual(expected);
+  });
+
+  it.each([
+    ['a number as password', { email: 'a@example.com', password: 12345678 }],
+    ['a boolean as password', { email: 'a@example.com', password: true }],
+    ['an object as password', { email: 'a@example.com', password: { $ne: null } }],
+    ['a null password', { email: 'a@example.com', password: null }],
+    ['a missing password', { email: 'a@example.com' }],
+    ['an empty password', { email: 'a@example.com', password: '' }],
+    ['an array as email', { email: ['a@example.com'], password: 'whatever1' }],
+    ['an unknown property', { email: 'a@example.com', password: 'whatever1', remember: true }],
+  ])('validates the body before the local strategy: 400 for %s', async (_, body) => {
+    const response = await request(app.url).post('/auth/login').send(body).expect(400);
+    expect(response.body.code).toBe('validation_failed');
+    expect(Array.isArray(response.body.message)).toBe(true);
+  });
+
+  it('never reads credentials from the query string', async () => {
+    const { email } = await register(app);
+    const query = `?email=${encodeURIComponent(email)}&password=${encodeURIComponent(GOOD_PASSWORD)}`;
+    const response = await request(app.url).post(`/auth/login${query}`).send({}).expect(400);
+    expect(response.body.code).toBe('validation_failed');
+  });
+});
+
+describe('rate limits on register and login', () => {
+  let limited: TestApp;
+
+  beforeAll(async () => {
+    limited = await startApp({ AUTH_RATE_LIMIT: '3', AUTH_RATE_WINDOW: '60' });
+  });
+
+  afterAll(async () => {
+    await limited?.close();
+  });
+
+  it('answers 429 rate_limited with Retry-After once a client IP spends its logins, X-Forwarded-For or not', async () => {
+    const attempt = (i: number) =>
+      request(limited.url)
+        .post('/auth/login')
+        .set('X-Forwarded-For', `203.0.113.${i}`)
+        .send({ email: 'nobody@example.com', password: 'wrong password' });
+    for (let i = 0; i < 3; i += 1) expect((await attempt(i)).status).toBe(401);
+    const response = await attempt(99);
+    expect(response.status).toBe(429);
+    expect(response.body.code).toBe('rate_limited');
+    expect(Number(response.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(response.headers['retry-after'])).toBeLessThanOrEqual(60);
+  });
+
+  it('limits registrations too', async () => {
+    const attempt = () => request(limited.url).post('/auth/register').send({ email: uniqueEmail(), password: GOOD_PASSWORD });
+    for (let i = 0; i < 3; i += 1) expect((await attempt()).status).toBe(201);
+    const response = await attempt();
+    expect(response.status).toBe(429);
+    expect(response.headers['retry-after']).toBeDefined();
+  });
+});

@@ -1,0 +1,29 @@
+import request from 'supertest';
+import type { TestApp } from './test-app';
+
+let counter = 0;
+
+/** A fresh, valid email for each call. */
+export function uniqueEmail(prefix = 'user'): string {
+  counter += 1;
+  return `${prefix}.${process.pid}.${Date.now()}.${counter}@example.com`;
+}
+
+export const GOOD_PASSWORD = 'correct horse battery staple';
+
+export interface Registered {
+  email: string;
+  password: string;
+  accessToken: string;
+  refreshToken?: string;
+  user: { id: string; email: string; roles: string[] };
+}
+
+export async function register(app: TestApp, email = uniqueEmail(), password = GOOD_PASSWORD): Promise<Registered> {
+  const response = await request(app.url).post('/auth/register').send({ email, password }).expect(201);
+  return { email, password, ...response.body };
+}
+
+export function authed(app: TestApp, method: 'get' | 'post' | 'patch' | 'delete', path: string, token: string) {
+  return request(app.url)[method](path).set('Authorization', `Bearer ${token}`);
+}

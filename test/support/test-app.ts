@@ -1,0 +1,104 @@
+import 'reflect-metadata';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { createApp } from '../../src/app.setup';
+
+/**
+ * The real service (createApp, as main.ts builds it), listening on a random port of
+ * 127.0.0.1, on a database of its own: a fresh PGlite directory, or a fresh database
+ * on the PostgreSQL of DATABASE_URL when that is set.
+ */
+export interface TestApp {
+  app: NestFastifyApplication;
+  url: string;
+  dataDir: string;
+  dataSource: DataSource;
+  env: Record<string, string>;
+  /** Stops the service, keeping its database (for restart tests). */
+  stop(): Promise<void>;
+  /** Stops the service and deletes its database. */
+  close(): Promise<void>;
+}
+
+export const TEST_JWT_SECRET = 'e2e-test-secret-that-is-at-least-32-bytes-long';
+
+const baseEnv = {
+  BCRYPT_COST: '4',
+  AUTH_RATE_LIMIT: '100000',
+  JWT_SECRET: TEST_JWT_SECRET,
+};
+
+export function usingPostgres(): boolean {
+  return Boolean(process.env.DATABASE_URL);
+}
+
+/** A new empty database: a temp PGlite directory, or CREATE DATABASE on DATABASE_URL's server. */
+export async function createTestDatabase(): Promise<{ env: Record<string, string>; drop(): Promise<void> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'auth-e2e-'));
+  const serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) {
+    return { env: { DATA_DIR: dataDir }, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
+  }
+  const name = `auth_e2e_${randomBytes(6).toString('hex')}`;
+  await withServer(serverUrl, (client) => client.query(`CREATE DATABASE ${name}`));
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    env: { DATA_DIR: dataDir, DATABASE_URL: url.toString() },
+    drop: async () => {
+      await withServer(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function withServer(url: string, run: (client: Client) => Promise<unknown>): Promise<void> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await run(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Starts the service with these environment variables on top of the test defaults. */
+export async function startApp(env: Record<string, string> = {}, database?: Awaited<ReturnType<typeof createTestDatabase>>): Promise<TestApp> {
+  const db = database ?? (await createTestDatabase());
+  const fullEnv = { ...baseEnv, ...db.env, ...env };
+  const app = await withEnv(fullEnv, () => createApp({ logger: false }));
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  const stop = () => app.close();
+  return {
+    app,
+    url: `http://127.0.0.1:${address.port}`,
+    dataDir: db.env.DATA_DIR,
+    dataSource: app.get(DataSource),
+    env: fullEnv,
+    stop,
+    close: async () => {
+      await stop();
+      await db.drop();
+    },
+  };
+}
+
+/** Runs `create` with these variables set, then restores process.env: config is read at creation. */
+export async function withEnv<T>(env: Record<string, string | undefined>, create: () => Promise<T>): Promise<T> {
+  const saved = { ...process.env };
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+  }
+  try {
+    return await create();
+  } finally {
+    process.env = saved;
+  }
+}
