@@ -20,9 +20,17 @@ export async function createApp(options: { logger?: false } = {}): Promise<NestF
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {
     abortOnError: false,
+    // Fastify's own JSON parser only: Nest would add a urlencoded one, and the contract is JSON in.
+    bodyParser: false,
     ...(options.logger === false ? { logger: false } : {}),
   });
-  await configureApp(app);
+  try {
+    await configureApp(app);
+    await app.init(); // runs the start-up hooks (migrations, admin account) before anyone listens
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
   return app;
 }
 

@@ -1,0 +1,141 @@
+import 'reflect-metadata';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DataSource, DataSourceOptions } from 'typeorm';
+import { User } from '../users/user.entity';
+import { buildDataSourceOptions } from './data-source-options';
+import { createPgliteDriver } from './pglite-driver';
+
+const HASH = '$2b$04$' + 'a'.repeat(53);
+const cleanups: Array<() => Promise<void> | void> = [];
+
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+/** A DataSource on a fresh PGlite directory, migrated by the real migrations. */
+async function openDataSource(leaseTimeoutMs?: number): Promise<DataSource> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'pglite-driver-'));
+  cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+  const options = buildDataSourceOptions({ url: undefined, dataDir });
+  const dataSource = new DataSource(
+    leaseTimeoutMs === undefined
+      ? options
+      : ({ ...options, driver: createPgliteDriver(join(dataDir, 'pgdata'), leaseTimeoutMs) } as DataSourceOptions),
+  );
+  await dataSource.initialize();
+  cleanups.push(async () => {
+    if (dataSource.isInitialized) await dataSource.destroy();
+  });
+  return dataSource;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function emails(dataSource: DataSource): Promise<string[]> {
+  const rows: Array<{ email: string }> = await dataSource.query('SELECT email FROM users ORDER BY email');
+  return rows.map((row) => row.email);
+}
+
+describe('createPgliteDriver under TypeORM', () => {
+  it('runs the real migrations', async () => {
+    const dataSource = await openDataSource();
+    expect(await dataSource.showMigrations()).toBe(false);
+    expect(await emails(dataSource)).toEqual([]);
+  });
+
+  it('isolates concurrent transactions: one rolling back does not undo the other', async () => {
+    const dataSource = await openDataSource();
+    const failure = new Error('roll me back');
+
+    const first = dataSource.transaction(async (manager) => {
+      await manager.query('INSERT INTO users (email, password_hash) VALUES ($1, $2)', ['first@example.com', HASH]);
+      await sleep(50);
+      throw failure;
+    });
+    const second = dataSource.transaction(async (manager) => {
+      await manager.query('INSERT INTO users (email, password_hash) VALUES ($1, $2)', ['second@example.com', HASH]);
+    });
+
+    const [firstResult, secondResult] = await Promise.allSettled([first, second]);
+    expect(firstResult).toEqual({ status: 'rejected', reason: failure });
+    expect(secondResult.status).toBe('fulfilled');
+    expect(await emails(dataSource)).toEqual(['second@example.com']);
+  });
+
+  it('lets exactly one of 20 concurrent conditional UPDATEs win', async () => {
+    const dataSource = await openDataSource();
+    const [{ id }]: Array<{ id: string }> = await dataSource.query(
+      'INSERT INTO users (email, password_hash) VALUES ($1, $2) RETURNING id',
+      ['race@example.com', HASH],
+    );
+
+    const attempts = Array.from({ length: 20 }, () =>
+      dataSource.transaction(async (manager) => {
+        // TypeORM returns [rows, rowCount] for an UPDATE on postgres.
+        const [rows]: [Array<{ id: string }>, number] = await manager.query(
+          `UPDATE users SET display_name = 'won' WHERE id = $1 AND display_name IS NULL RETURNING id`,
+          [id],
+        );
+        return rows.length;
+      }),
+    );
+    const wins = await Promise.all(attempts);
+    expect(wins.filter((count) => count === 1)).toHaveLength(1);
+    expect(wins.filter((count) => count === 0)).toHaveLength(19);
+    const [row]: Array<{ display_name: string }> = await dataSource.query('SELECT display_name FROM users WHERE id = $1', [id]);
+    expect(row.display_name).toBe('won');
+  });
+
+  it('reports the affected row count of an UPDATE', async () => {
+    const dataSource = await openDataSource();
+    for (const email of ['a@example.com', 'b@example.com', 'c@example.com']) {
+      await dataSource.query('INSERT INTO users (email, password_hash) VALUES ($1, $2)', [email, HASH]);
+    }
+
+    const two = await dataSource
+      .createQueryBuilder()
+      .update(User)
+      .set({ displayName: 'renamed' })
+      .where('email IN (:...emails)', { emails: ['a@example.com', 'c@example.com'] })
+      .execute();
+    expect(two.affected).toBe(2);
+
+    const none = await dataSource
+      .createQueryBuilder()
+      .update(User)
+      .set({ displayName: 'nobody' })
+      .where('email = :email', { email: 'missing@example.com' })
+      .execute();
+    expect(none.affected).toBe(0);
+  });
+
+  it('reports the affected row count of a statement without parameters', async () => {
+    const dataSource = await openDataSource();
+    for (const email of ['a@example.com', 'b@example.com', 'c@example.com']) {
+      await dataSource.query('INSERT INTO users (email, password_hash) VALUES ($1, $2)', [email, HASH]);
+    }
+    const [, updated] = await dataSource.query(`UPDATE users SET display_name = 'everyone'`);
+    expect(updated).toBe(3);
+    const [, deleted] = await dataSource.query(`DELETE FROM users WHERE email <> 'b@example.com'`);
+    expect(deleted).toBe(2);
+    expect(await emails(dataSource)).toEqual(['b@example.com']);
+  });
+
+  it('fails a connect that waits longer than the lease timeout instead of hanging, then recovers', async () => {
+    const dataSource = await openDataSource(200);
+    const holder = dataSource.createQueryRunner();
+    await holder.connect();
+    await holder.startTransaction();
+    try {
+      await expect(dataSource.query('SELECT 1')).rejects.toThrow(/timeout exceeded when trying to connect/);
+    } finally {
+      await holder.rollbackTransaction();
+      await holder.release();
+    }
+    // The lease won too late by the timed-out attempt is handed back: the database is usable again.
+    await expect(dataSource.query('SELECT 1 AS one')).resolves.toEqual([{ one: 1 }]);
+  });
+});

@@ -1,0 +1,135 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError } from '../config/env';
+import { tokensConfig } from './tokens.config';
+
+const SECRET_32 = 'x'.repeat(32);
+let saved: NodeJS.ProcessEnv;
+let dataDir: string;
+
+beforeEach(() => {
+  saved = { ...process.env };
+  for (const name of ['JWT_SECRET', 'JWT_ALGORITHM', 'JWT_ACCESS_TTL', 'JWT_REFRESH_TTL', 'JWT_ISSUER', 'JWT_AUDIENCE']) {
+    delete process.env[name];
+  }
+  dataDir = mkdtempSync(join(tmpdir(), 'tokens-config-'));
+  process.env.DATA_DIR = dataDir;
+  process.env.NODE_ENV = 'test';
+});
+
+afterEach(() => {
+  for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+  Object.assign(process.env, saved);
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+function configErrorOf(read: () => unknown): ConfigError {
+  try {
+    read();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('expected a ConfigError, but nothing was thrown');
+}
+
+describe('tokensConfig with NODE_ENV=production', () => {
+  beforeEach(() => {
+    process.env.NODE_ENV = 'production';
+  });
+
+  it('requires JWT_SECRET, and generates no file instead', () => {
+    const error = configErrorOf(() => tokensConfig());
+    expect(error.message).toMatch(/^Invalid configuration: JWT_SECRET /);
+    expect(() => statSync(join(dataDir, 'jwt-secret'))).toThrow(/ENOENT/);
+  });
+
+  it('refuses a 31-byte secret', () => {
+    process.env.JWT_SECRET = 'x'.repeat(31);
+    expect(configErrorOf(() => tokensConfig()).message).toContain('JWT_SECRET');
+  });
+
+  it('counts bytes, not characters: 16 two-byte characters are enough, 31 bytes in 16 characters are not', () => {
+    process.env.JWT_SECRET = 'é'.repeat(16); // 32 bytes in UTF-8
+    expect(tokensConfig().secret.length).toBe(32);
+    process.env.JWT_SECRET = 'é'.repeat(15) + 'x'; // 31 bytes
+    expect(configErrorOf(() => tokensConfig()).message).toContain('JWT_SECRET');
+  });
+
+  it('accepts a 32-byte secret, as its UTF-8 bytes', () => {
+    process.env.JWT_SECRET = SECRET_32;
+    const config = tokensConfig();
+    expect(Buffer.isBuffer(config.secret)).toBe(true);
+    expect(config.secret.equals(Buffer.from(SECRET_32, 'utf8'))).toBe(true);
+    expect(config.algorithm).toBe('HS256');
+  });
+});
+
+describe('tokensConfig outside production without JWT_SECRET', () => {
+  it('generates a 32-byte secret into DATA_DIR/jwt-secret with mode 0600', () => {
+    const { secret } = tokensConfig();
+    expect(secret.length).toBe(32);
+    const file = join(dataDir, 'jwt-secret');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64url').equals(secret)).toBe(true);
+  });
+
+  it('reuses the stored secret on the next call', () => {
+    const first = tokensConfig().secret;
+    const second = tokensConfig().secret;
+    expect(second.equals(first)).toBe(true);
+  });
+
+  it('creates DATA_DIR when it does not exist yet', () => {
+    process.env.DATA_DIR = join(dataDir, 'nested', 'data');
+    const { secret } = tokensConfig();
+    expect(readFileSync(join(dataDir, 'nested', 'data', 'jwt-secret'), 'utf8').trim()).toBe(secret.toString('base64url'));
+  });
+
+  it('a configured JWT_SECRET wins over the file', () => {
+    tokensConfig(); // writes the file
+    process.env.JWT_SECRET = SECRET_32;
+    expect(tokensConfig().secret.toString('utf8')).toBe(SECRET_32);
+  });
+});
+
+describe('tokensConfig algorithm and lifetimes', () => {
+  beforeEach(() => {
+    process.env.JWT_SECRET = SECRET_32;
+  });
+
+  it('refuses JWT_ALGORITHM=RS256, naming JWT_ALGORITHM', () => {
+    process.env.JWT_ALGORITHM = 'RS256';
+    expect(configErrorOf(() => tokensConfig()).message).toMatch(/^Invalid configuration: JWT_ALGORITHM /);
+  });
+
+  it('has defaults: HS256, 15 minutes access, 30 days refresh, issuer and audience', () => {
+    expect(tokensConfig()).toMatchObject({
+      algorithm: 'HS256',
+      accessTtlSeconds: 900,
+      refreshTtlSeconds: 30 * 86400,
+      issuer: 'auth-service',
+      audience: 'api',
+    });
+  });
+
+  it('reads JWT_ACCESS_TTL=15m as 900 seconds and JWT_REFRESH_TTL=7d as 604800', () => {
+    process.env.JWT_ACCESS_TTL = '15m';
+    process.env.JWT_REFRESH_TTL = '7d';
+    const config = tokensConfig();
+    expect(config.accessTtlSeconds).toBe(900);
+    expect(config.refreshTtlSeconds).toBe(604800);
+  });
+
+  it('refuses an invalid JWT_ACCESS_TTL, naming it', () => {
+    process.env.JWT_ACCESS_TTL = '15x';
+    expect(configErrorOf(() => tokensConfig()).message).toMatch(/^Invalid configuration: JWT_ACCESS_TTL /);
+  });
+
+  it('refuses an invalid JWT_REFRESH_TTL, naming it', () => {
+    process.env.JWT_REFRESH_TTL = '0';
+    expect(configErrorOf(() => tokensConfig()).message).toMatch(/^Invalid configuration: JWT_REFRESH_TTL /);
+  });
+});

@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import request from 'supertest';
+import { GOOD_PASSWORD, uniqueEmail } from './support/api';
+import { startApp, TestApp } from './support/test-app';
+
+let app: TestApp;
+
+beforeAll(async () => {
+  app = await startApp();
+});
+
+afterAll(async () => {
+  await app?.close();
+});
+
+describe('the HTTP shell', () => {
+  it('answers 413 payload_too_large for a JSON body over 16 KiB, and 201 just under it', async () => {
+    const email = uniqueEmail('big');
+    const big = await request(app.url)
+      .post('/auth/register')
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ email, password: GOOD_PASSWORD, displayName: 'x'.repeat(17 * 1024) }));
+    expect(big.status).toBe(413);
+    expect(big.body).toMatchObject({ statusCode: 413, code: 'payload_too_large', error: 'Payload Too Large' });
+    // Nothing was created by the refused request.
+    await request(app.url).post('/auth/register').send({ email, password: GOOD_PASSWORD }).expect(201);
+  });
+
+  it('answers 400 validation_failed for malformed JSON, never echoing the body', async () => {
+    const secret = 'hunter2-very-secret-password';
+    const response = await request(app.url)
+      .post('/auth/login')
+      .set('Content-Type', 'application/json')
+      .send(`{"email":"a@example.com","password":"${secret}"`);
+    expect(response.status).toBe(400);
+    expect(response.body).toEqual({
+      statusCode: 400,
+      message: ['Request body is not valid JSON'],
+      error: 'Bad Request',
+      code: 'validation_failed',
+    });
+    expect(response.text).not.toContain(secret);
+  });
+
+  it('answers 400 for an empty JSON body and for a JSON value that is not an object', async () => {
+    const empty = await request(app.url).post('/auth/register').set('Content-Type', 'application/json').send('');
+    expect(empty.status).toBe(400);
+    expect(empty.body.code).toBe('validation_failed');
+    for (const body of ['[]', '"text"', '42', 'null']) {
+      const response = await request(app.url).post('/auth/register').set('Content-Type', 'application/json').send(body);
+      expect(response.status, body).toBe(400);
+      expect(response.body.code).toBe('validation_failed');
+    }
+  });
+
+  it('answers 415 unsupported_media_type for a body that is not JSON', async () => {
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml']) {
+      const response = await request(app.url).post('/auth/login').set('Content-Type', type).send('email=a@example.com&password=x');
+      expect(response.status, type).toBe(415);
+      expect(response.body.code).toBe('unsupported_media_type');
+    }
+  });
+
+  it('answers 404 not_found for an unknown route, without echoing the path', async () => {
+    const response = await request(app.url).get('/no/such/route?password=hunter2').expect(404);
+    expect(response.body).toEqual({ statusCode: 404, message: 'Route not found', error: 'Not Found', code: 'not_found' });
+  });
+
+  it('sends security headers (helmet)', async () => {
+    const response = await request(app.url).get('/health').expect(200);
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(response.headers['strict-transport-security']).toBeDefined();
+    expect(response.headers['x-powered-by']).toBeUndefined();
+  });
+
+  it('allows no cross-origin request with CORS_ORIGINS unset', async () => {
+    const preflight = await request(app.url)
+      .options('/auth/login')
+      .set('Origin', 'https://evil.example')
+      .set('Access-Control-Request-Method', 'POST');
+    expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
+    const simple = await request(app.url).get('/health').set('Origin', 'https://evil.example');
+    expect(simple.headers['access-control-allow-origin']).toBeUndefined();
+  });
+});
+
+describe('CORS_ORIGINS', () => {
+  let cors: TestApp;
+
+  beforeAll(async () => {
+    cors = await startApp({ CORS_ORIGINS: 'https://app.example.com, https://admin.example.com' });
+  });
+
+  afterAll(async () => {
+    await cors?.close();
+  });
+
+  it('allows the listed origins and no other', async () => {
+    const allowed = await request(cors.url)
+      .options('/auth/login')
+      .set('Origin', 'https://admin.example.com')
+      .set('Access-Control-Request-Method', 'POST');
+    expect(allowed.headers['access-control-allow-origin']).toBe('https://admin.example.com');
+    const refused = await request(cors.url)
+      .options('/auth/login')
+      .set('Origin', 'https://evil.example')
+      .set('Access-Control-Request-Method', 'POST');
+    expect(refused.headers['access-control-allow-origin']).toBeUndefined();
+  });
+});
