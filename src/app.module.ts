@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
+import { ScheduleModule } from '@nestjs/schedule';
 import { AuthModule } from './auth/auth.module';
 import { appConfig } from './config/app.config';
 import { DatabaseModule } from './database/database.module';
@@ -10,6 +11,7 @@ import { UsersModule } from './users/users.module';
   imports: [
     // Variables are read by each module's registerAs() slice; no .env file is loaded implicitly.
     ConfigModule.forRoot({ ignoreEnvFile: true, load: [appConfig] }),
+    ScheduleModule.forRoot(),
     DatabaseModule,
     UsersModule,
     AuthModule,

@@ -1,3 +1,4 @@
+import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -42,6 +43,7 @@ async function configureApp(app: NestFastifyApplication): Promise<void> {
   fastify.removeContentTypeParser('text/plain');
 
   await app.register(helmet);
+  await app.register(cookie);
   // With CORS_ORIGINS unset no CORS headers are sent, so browsers allow no cross-origin call.
   if (config.corsOrigins.length > 0) app.enableCors({ origin: config.corsOrigins, credentials: true });
 

@@ -17,7 +17,8 @@ afterAll(async () => {
 const USER_KEYS = ['createdAt', 'displayName', 'email', 'id', 'roles', 'updatedAt'];
 
 function expectTokenResponse(body: Record<string, any>, email: string) {
-  expect(Object.keys(body).sort()).toEqual(['accessToken', 'expiresIn', 'tokenType', 'user']);
+  expect(Object.keys(body).sort()).toEqual(['accessToken', 'expiresIn', 'refreshToken', 'tokenType', 'user']);
+  expect(body.refreshToken).toMatch(/^rt_[A-Za-z0-9_-]{43}$/);
   expect(body.tokenType).toBe('Bearer');
   expect(body.expiresIn).toBe(900);
   expect(Object.keys(body.user).sort()).toEqual(USER_KEYS);

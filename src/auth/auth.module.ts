@@ -18,6 +18,7 @@ import { LocalStrategy } from './strategies/local.strategy';
     UsersModule,
     TokensModule,
     PassportModule,
+    ConfigModule.forFeature(authConfig),
     ThrottlerModule.forRootAsync({
       imports: [ConfigModule.forFeature(authConfig)],
       inject: [authConfig.KEY],

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ApiError } from '../common/api-error';
 import { AccessTokenService } from '../tokens/access-token.service';
+import { ClientInfo, RefreshTokensService, SessionView } from '../tokens/refresh-tokens.service';
 import { toUserResponse } from '../users/dto/user.response';
 import { PasswordService } from '../users/password.service';
 import type { User } from '../users/user.entity';
@@ -14,11 +15,16 @@ export class AuthService {
     private readonly users: UsersService,
     private readonly passwords: PasswordService,
     private readonly accessTokens: AccessTokenService,
+    private readonly refreshTokens: RefreshTokensService,
   ) {}
 
-  async register(input: RegisterDto): Promise<TokenResponse> {
+  get refreshTokenLifetimeSeconds(): number {
+    return this.refreshTokens.lifetimeSeconds;
+  }
+
+  async register(input: RegisterDto, client: ClientInfo): Promise<TokenResponse> {
     const user = await this.users.create(input);
-    return this.issueTokens(user);
+    return this.openSession(user, client);
   }
 
   /**
@@ -32,9 +38,38 @@ export class AuthService {
     return user;
   }
 
-  async issueTokens(user: User): Promise<TokenResponse> {
+  /** Every register and every login opens a session: a new family of refresh tokens. */
+  async openSession(user: User, client: ClientInfo): Promise<TokenResponse> {
+    return this.tokenResponse(user, await this.refreshTokens.openSession(user.id, client));
+  }
+
+  async refresh(presented: string, client: ClientInfo): Promise<TokenResponse> {
+    const { userId, refreshToken } = await this.refreshTokens.rotate(presented, client);
+    const user = await this.users.findById(userId);
+    if (!user) throw new ApiError(401, 'refresh_token_invalid', 'Refresh token is invalid, expired or revoked');
+    return this.tokenResponse(user, refreshToken);
+  }
+
+  logout(presented: string): Promise<void> {
+    return this.refreshTokens.logout(presented);
+  }
+
+  logoutEverywhere(userId: string): Promise<void> {
+    return this.refreshTokens.revokeAllForUser(userId, 'logout_all');
+  }
+
+  listSessions(userId: string): Promise<SessionView[]> {
+    return this.refreshTokens.listSessions(userId);
+  }
+
+  endSession(userId: string, sessionId: string): Promise<void> {
+    return this.refreshTokens.revokeSession(userId, sessionId);
+  }
+
+  private async tokenResponse(user: User, refreshToken: string): Promise<TokenResponse> {
     return {
       accessToken: await this.accessTokens.sign(user),
+      refreshToken,
       tokenType: 'Bearer',
       expiresIn: this.accessTokens.lifetimeSeconds,
       user: toUserResponse(user),

@@ -1,4 +1,4 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import { ApiError } from './api-error';
 
 function flatten(errors: ValidationError[], prefix = ''): string[] {
@@ -9,9 +9,16 @@ function flatten(errors: ValidationError[], prefix = ''): string[] {
   });
 }
 
+/** A request without a body is validated as `{}`, so a missing field is named rather than the body. */
+class BodyValidationPipe extends ValidationPipe {
+  override transform(value: unknown, metadata: ArgumentMetadata) {
+    return super.transform(metadata.type === 'body' && value === undefined ? {} : value, metadata);
+  }
+}
+
 /** The validation every body, query and param goes through; also run by guards that act before pipes. */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new BodyValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     forbidUnknownValues: true,

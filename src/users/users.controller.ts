@@ -1,7 +1,8 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Patch, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
 import { Roles } from '../auth/decorators/roles.decorator';
+import { ChangePasswordDto } from './dto/change-password.dto';
 import { ListUsersQuery } from './dto/list-users.query';
 import { UpdateProfileDto } from './dto/update-profile.dto';
 import { UpdateRolesDto } from './dto/update-roles.dto';
@@ -22,6 +23,13 @@ export class UsersController {
   @Patch('me')
   async updateMe(@CurrentUser() caller: AuthUser, @Body() body: UpdateProfileDto): Promise<UserResponse> {
     return toUserResponse(await this.users.updateProfile(caller.id, body));
+  }
+
+  /** Ends every session of the user: each refresh token is revoked. */
+  @Post('me/password')
+  @HttpCode(204)
+  changePassword(@CurrentUser() caller: AuthUser, @Body() body: ChangePasswordDto): Promise<void> {
+    return this.users.changePassword(caller.id, body.currentPassword, body.newPassword);
   }
 
   @Get()

@@ -1,9 +1,10 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, Repository } from 'typeorm';
 import { ApiError } from '../common/api-error';
 import { ConfigError } from '../config/env';
 import { isUniqueViolation } from '../database/database-errors';
+import { RefreshTokensService } from '../tokens/refresh-tokens.service';
 import { MAX_PAGE_SIZE } from './dto/list-users.query';
 import { PasswordService } from './password.service';
 import { Role } from './role';
@@ -28,6 +29,8 @@ export class UsersService implements OnApplicationBootstrap {
   constructor(
     @InjectRepository(User) private readonly users: Repository<User>,
     private readonly passwords: PasswordService,
+    private readonly refreshTokens: RefreshTokensService,
+    @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(usersConfig.KEY) private readonly config: UsersConfig,
   ) {}
 
@@ -92,6 +95,24 @@ export class UsersService implements OnApplicationBootstrap {
     const user = await this.getCaller(callerId);
     user.displayName = changes.displayName;
     return this.users.save(user);
+  }
+
+  /**
+   * 403 `invalid_credentials` for a wrong current password. The new hash and the
+   * revocation of every refresh token of the user commit together or not at all.
+   */
+  async changePassword(callerId: string, currentPassword: string, newPassword: string): Promise<void> {
+    const user = await this.getCaller(callerId);
+    if (!(await this.passwords.verify(currentPassword, user.passwordHash))) {
+      throw new ApiError(403, 'invalid_credentials', 'Current password is wrong');
+    }
+    const problems = this.passwords.policyViolations(newPassword, 'newPassword');
+    if (problems.length > 0) throw new ApiError(400, 'validation_failed', problems);
+    const passwordHash = await this.passwords.hash(newPassword); // before the transaction: bcrypt is slow
+    await this.dataSource.transaction(async (manager) => {
+      await manager.update(User, { id: user.id }, { passwordHash });
+      await this.refreshTokens.revokeAllForUser(user.id, 'password_changed', manager);
+    });
   }
 
   async setRoles(id: string, roles: Role[]): Promise<User> {

@@ -71,7 +71,7 @@ async function withServer(url: string, run: (client: Client) => Promise<unknown>
 export async function startApp(env: Record<string, string> = {}, database?: Awaited<ReturnType<typeof createTestDatabase>>): Promise<TestApp> {
   const db = database ?? (await createTestDatabase());
   const fullEnv = { ...baseEnv, ...db.env, ...env };
-  const app = await withEnv(fullEnv, () => createApp({ logger: false }));
+  const app = await withEnv(fullEnv, () => createApp(process.env.TEST_LOGS ? {} : { logger: false }));
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   const stop = () => app.close();

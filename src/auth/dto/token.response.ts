@@ -2,6 +2,7 @@ import type { UserResponse } from '../../users/dto/user.response';
 
 export interface TokenResponse {
   accessToken: string;
+  refreshToken: string;
   tokenType: 'Bearer';
   /** The access token's lifetime in seconds. */
   expiresIn: number;

@@ -1,0 +1,179 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Cron, CronExpression } from '@nestjs/schedule';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { DataSource, EntityManager, IsNull, Repository } from 'typeorm';
+import { ApiError } from '../common/api-error';
+import { RefreshToken, RevocationReason } from './refresh-token.entity';
+import { tokensConfig, TokensConfig } from './tokens.config';
+
+/** Who asked: kept with each token and shown in the session list. */
+export interface ClientInfo {
+  userAgent: string | null;
+  ip: string | null;
+}
+
+export interface SessionView {
+  id: string;
+  createdAt: string;
+  lastUsedAt: string;
+  expiresAt: string;
+  userAgent: string | null;
+  ip: string | null;
+}
+
+/** `rt_` + 256 random bits, base64url: never a JWS, so it can never pass as an access token. */
+const TOKEN_PREFIX = 'rt_';
+
+function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+function invalid(): ApiError {
+  return new ApiError(401, 'refresh_token_invalid', 'Refresh token is invalid, expired or revoked');
+}
+
+@Injectable()
+export class RefreshTokensService {
+  private readonly logger = new Logger('Security');
+
+  constructor(
+    @InjectRepository(RefreshToken) private readonly tokens: Repository<RefreshToken>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(tokensConfig.KEY) private readonly config: TokensConfig,
+  ) {}
+
+  get lifetimeSeconds(): number {
+    return this.config.refreshTtlSeconds;
+  }
+
+  /** Opens a session: the first token of a new family. */
+  async openSession(userId: string, client: ClientInfo): Promise<string> {
+    const id = randomUUID();
+    return this.insert(this.tokens.manager, { id, userId, familyId: id, parentId: null }, client);
+  }
+
+  /**
+   * Spends the presented token and returns its successor in the same family
+   * (RFC 9700 §4.14). A token that was already spent when the request came is a
+   * replay: its whole family is revoked, the thief's copy and the victim's alike.
+   */
+  async rotate(presented: string, client: ClientInfo): Promise<{ userId: string; refreshToken: string }> {
+    const tokenHash = hashToken(presented);
+    const seen = await this.tokens.findOneBy({ tokenHash });
+    if (seen?.revokedReason === 'rotated') throw await this.reuseDetected(seen, client);
+    if (!seen || seen.revokedAt || seen.expiresAt.getTime() <= Date.now()) throw invalid();
+
+    const successor = await this.dataSource.transaction(async (manager) => {
+      // The spend is one conditional UPDATE: of concurrent requests with this token,
+      // exactly one gets the row back; the others lost the race and get 401.
+      const spent = await manager
+        .createQueryBuilder()
+        .update(RefreshToken)
+        .set({ revokedAt: () => 'now()', revokedReason: 'rotated', lastUsedAt: () => 'now()' })
+        .where('token_hash = :tokenHash AND revoked_at IS NULL AND expires_at > now()', { tokenHash })
+        .returning('id, user_id, family_id')
+        .execute();
+      const row = (spent.raw as Array<{ id: string; user_id: string; family_id: string }>)[0];
+      if (!row) return undefined;
+      const refreshToken = await this.insert(
+        manager,
+        { id: randomUUID(), userId: row.user_id, familyId: row.family_id, parentId: row.id },
+        client,
+      );
+      return { userId: row.user_id, refreshToken };
+    });
+    if (!successor) throw invalid();
+    return successor;
+  }
+
+  /** Ends the family of this token, current or spent. Unknown tokens are ignored. */
+  async logout(presented: string): Promise<void> {
+    const token = await this.tokens.findOneBy({ tokenHash: hashToken(presented) });
+    if (token) await this.revokeFamily(token.familyId, 'logout');
+  }
+
+  async revokeAllForUser(userId: string, reason: RevocationReason, manager: EntityManager = this.tokens.manager): Promise<void> {
+    await manager.update(RefreshToken, { userId, revokedAt: IsNull() }, { revokedAt: () => 'now()', revokedReason: reason });
+  }
+
+  /** Ends one of the caller's live sessions; 404 when it is not one of them. */
+  async revokeSession(userId: string, sessionId: string): Promise<void> {
+    const result = await this.tokens.update(
+      { userId, familyId: sessionId, revokedAt: IsNull() },
+      { revokedAt: () => 'now()', revokedReason: 'session_revoked' },
+    );
+    if (!result.affected) throw new ApiError(404, 'not_found', 'Session not found');
+  }
+
+  /** The user's live sessions: families whose current token is neither revoked nor expired. */
+  async listSessions(userId: string): Promise<SessionView[]> {
+    const rows: Array<Record<string, Date | string | null>> = await this.tokens.query(
+      `SELECT current.family_id, root.created_at, current.created_at AS last_used_at,
+              current.expires_at, current.user_agent, current.ip
+         FROM refresh_tokens current
+         JOIN refresh_tokens root ON root.id = current.family_id
+        WHERE current.user_id = $1 AND current.revoked_at IS NULL AND current.expires_at > now()
+        ORDER BY current.created_at DESC`,
+      [userId],
+    );
+    const iso = (value: Date | string | null) => new Date(value as string | Date).toISOString();
+    return rows.map((row) => ({
+      id: row.family_id as string,
+      createdAt: iso(row.created_at),
+      lastUsedAt: iso(row.last_used_at),
+      expiresAt: iso(row.expires_at),
+      userAgent: row.user_agent as string | null,
+      ip: row.ip as string | null,
+    }));
+  }
+
+  /**
+   * Deletes families whose every token has expired. Spent tokens of a live family are
+   * kept, so that a replay of one is still recognised as reuse.
+   */
+  @Cron(CronExpression.EVERY_HOUR, { name: 'purge-expired-refresh-tokens' })
+  async purgeExpired(): Promise<number> {
+    try {
+      const deleted: unknown = await this.tokens.query(
+        `DELETE FROM refresh_tokens WHERE family_id IN (
+           SELECT family_id FROM refresh_tokens GROUP BY family_id HAVING max(expires_at) <= now())`,
+      );
+      const count = Array.isArray(deleted) && typeof deleted[1] === 'number' ? deleted[1] : 0;
+      if (count > 0) this.logger.log(`Purged ${count} expired refresh tokens`);
+      return count;
+    } catch (error) {
+      this.logger.warn(`Refresh token purge failed: ${(error as Error).message}`);
+      return 0;
+    }
+  }
+
+  private async reuseDetected(token: RefreshToken, client: ClientInfo): Promise<ApiError> {
+    // Outside any transaction: the revocation commits although the request answers 401.
+    await this.revokeFamily(token.familyId, 'reuse_detected');
+    this.logger.warn(
+      JSON.stringify({ event: 'refresh_token_reuse', userId: token.userId, familyId: token.familyId, ip: client.ip }),
+    );
+    return new ApiError(401, 'refresh_token_reused', 'Refresh token was already used; the session has been ended');
+  }
+
+  private async revokeFamily(familyId: string, reason: RevocationReason): Promise<void> {
+    await this.tokens.update({ familyId, revokedAt: IsNull() }, { revokedAt: () => 'now()', revokedReason: reason });
+  }
+
+  private async insert(
+    manager: EntityManager,
+    ids: Pick<RefreshToken, 'id' | 'userId' | 'familyId' | 'parentId'>,
+    client: ClientInfo,
+  ): Promise<string> {
+    const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+    await manager.insert(RefreshToken, {
+      ...ids,
+      tokenHash: hashToken(token),
+      expiresAt: new Date(Date.now() + this.lifetimeSeconds * 1000),
+      userAgent: client.userAgent?.slice(0, 512) ?? null,
+      ip: client.ip?.slice(0, 64) ?? null,
+    });
+    return token;
+  }
+}

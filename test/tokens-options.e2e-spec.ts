@@ -1,0 +1,76 @@
+import { describe, expect, it, beforeAll, afterAll } from 'vitest';
+import request from 'supertest';
+import { GOOD_PASSWORD, register, uniqueEmail } from './support/api';
+import { startApp, TestApp } from './support/test-app';
+
+// Passport strategies are registered process-wide by name, so each app here lives
+// alone: started and stopped within its own describe block.
+
+describe('expiry', () => {
+  let shortLived: TestApp;
+
+  beforeAll(async () => {
+    shortLived = await startApp({ JWT_REFRESH_TTL: '1s' });
+  });
+
+  afterAll(async () => {
+    await shortLived?.close();
+  });
+
+  it('answers 401 for an expired refresh token', async () => {
+    const user = await register(shortLived);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const response = await request(shortLived.url).post('/auth/refresh').send({ refreshToken: user.refreshToken }).expect(401);
+    expect(response.body.code).toBe('refresh_token_invalid');
+  });
+});
+
+describe('AUTH_COOKIES=true', () => {
+  let cookieApp: TestApp;
+
+  beforeAll(async () => {
+    cookieApp = await startApp({ AUTH_COOKIES: 'true' });
+  });
+
+  afterAll(async () => {
+    await cookieApp?.close();
+  });
+
+  function refreshCookie(response: request.Response): string {
+    const header = ([] as string[]).concat(response.headers['set-cookie'] ?? []).find((c) => c.startsWith('refresh_token='));
+    expect(header, 'refresh_token cookie').toBeDefined();
+    return header!;
+  }
+
+  it('sets the refresh token as an HttpOnly, Secure, SameSite=Strict cookie on /auth, and reads it back', async () => {
+    const email = uniqueEmail('cookie');
+    const registered = await request(cookieApp.url).post('/auth/register').send({ email, password: GOOD_PASSWORD }).expect(201);
+    const cookie = refreshCookie(registered);
+    expect(cookie).toContain(`refresh_token=${registered.body.refreshToken}`);
+    expect(cookie).toMatch(/HttpOnly/i);
+    expect(cookie).toMatch(/Secure/i);
+    expect(cookie).toMatch(/SameSite=Strict/i);
+    expect(cookie).toMatch(/Path=\/auth(;|$)/);
+
+    const loggedIn = await request(cookieApp.url).post('/auth/login').send({ email, password: GOOD_PASSWORD }).expect(200);
+    const loginCookie = refreshCookie(loggedIn).split(';')[0];
+
+    const refreshed = await request(cookieApp.url).post('/auth/refresh').set('Cookie', loginCookie).expect(200);
+    const next = refreshCookie(refreshed).split(';')[0];
+    expect(next).toBe(`refresh_token=${refreshed.body.refreshToken}`);
+    await request(cookieApp.url).post('/auth/refresh').set('Cookie', loginCookie).expect(401); // spent
+
+    const loggedOut = await request(cookieApp.url).post('/auth/logout').set('Cookie', next).expect(204);
+    expect(refreshCookie(loggedOut)).toMatch(/refresh_token=;|Max-Age=0|Expires=Thu, 01 Jan 1970/i);
+    await request(cookieApp.url).post('/auth/refresh').set('Cookie', next).expect(401);
+    // The register session is untouched by the other session's logout.
+    await request(cookieApp.url).post('/auth/refresh').send({ refreshToken: registered.body.refreshToken }).expect(200);
+  });
+
+  it('answers 401 for a refresh without body token or cookie, and 204 for such a logout', async () => {
+    const refused = await request(cookieApp.url).post('/auth/refresh').expect(401);
+    expect(refused.body.code).toBe('refresh_token_invalid');
+    await request(cookieApp.url).post('/auth/logout').expect(204);
+  });
+});
+
