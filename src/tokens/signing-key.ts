@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ConfigError } from '../config/env';
+
+export const MIN_SECRET_BYTES = 32;
 
 /**
  * Outside production, a random 256-bit HS256 secret is generated once into DATA_DIR
@@ -8,19 +11,34 @@ import { join } from 'node:path';
  */
 export function loadOrCreateSecret(dataDir: string): Buffer {
   const file = join(dataDir, 'jwt-secret');
-  try {
-    return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64url');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
+  const existing = readSecret(file);
+  if (existing) return existing;
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const secret = randomBytes(32);
+  // Written whole under a temporary name, then linked into place: a process starting
+  // at the same moment sees either no file or a complete one, never a partial one.
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, randomBytes(32).toString('base64url') + '\n', { mode: 0o600 });
   try {
-    writeFileSync(file, secret.toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
-    return secret;
+    linkSync(temporary, file);
   } catch (error) {
-    // Another process created it first: use theirs.
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreateSecret(dataDir);
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error; // another process won: use theirs
+  } finally {
+    unlinkSync(temporary);
+  }
+  return readSecret(file)!;
+}
+
+function readSecret(file: string): Buffer | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
+  const secret = Buffer.from(text.trim(), 'base64url');
+  if (secret.length < MIN_SECRET_BYTES) {
+    throw new ConfigError('JWT_SECRET', `is unset and ${file} holds fewer than ${MIN_SECRET_BYTES} bytes: delete the file or set JWT_SECRET`);
+  }
+  return secret;
 }

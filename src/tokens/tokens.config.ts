@@ -1,9 +1,8 @@
 import { resolve } from 'node:path';
 import { registerAs } from '@nestjs/config';
 import { ConfigError, env } from '../config/env';
-import { loadOrCreateSecret } from './signing-key';
+import { loadOrCreateSecret, MIN_SECRET_BYTES } from './signing-key';
 
-export const MIN_SECRET_BYTES = 32;
 /** Clock skew accepted on exp/nbf/iat. The contract allows at most 60 seconds. */
 export const CLOCK_TOLERANCE_SECONDS = 30;
 
