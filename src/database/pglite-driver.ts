@@ -63,10 +63,13 @@ class PgliteClient extends EventEmitter {
     const result = parameters && parameters.length > 0
       ? await this.pglite.query(sql, parameters)
       : (await this.pglite.exec(sql)).at(-1) ?? { rows: [], affectedRows: 0, fields: [] };
+    // pg reports the command tag; PGlite does not. TypeORM only needs it to tell UPDATE and
+    // DELETE apart, so the first keyword after any comments serves (not for WITH … UPDATE).
+    const command = /^(?:\s+|--[^\n]*\n|\/\*[\s\S]*?\*\/)*(\w+)/.exec(sql)?.[1]?.toUpperCase();
     return {
-      command: /^\s*(\w+)/.exec(sql)?.[1]?.toUpperCase(),
+      command,
       rows: result.rows,
-      rowCount: result.affectedRows ?? result.rows.length,
+      rowCount: command === 'SELECT' ? result.rows.length : (result.affectedRows ?? 0),
       fields: result.fields,
     };
   }
