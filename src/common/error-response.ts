@@ -32,7 +32,7 @@ export function toErrorResponse(exception: unknown): ErrorResponse {
   // Nest wraps Fastify's own errors in an HttpException whose cause keeps Fastify's code.
   const cause = exception instanceof HttpException ? exception.cause : exception;
   const fastifyCode = (cause as { code?: unknown } | null)?.code;
-  if (typeof fastifyCode === 'string' && fastifyCode in FASTIFY_ERRORS) {
+  if (typeof fastifyCode === 'string' && Object.hasOwn(FASTIFY_ERRORS, fastifyCode)) {
     const known = FASTIFY_ERRORS[fastifyCode];
     return build(known.status, known.code, known.message);
   }

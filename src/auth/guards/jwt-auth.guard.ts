@@ -8,7 +8,8 @@ import { IS_PUBLIC_KEY } from '../decorators/public.decorator';
 
 /** A longer header is refused before any parsing. */
 export const MAX_BEARER_TOKEN_LENGTH = 8192;
-const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/;
+/** The scheme is case-insensitive (RFC 7235); the token is a compact JWS. */
+const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/i;
 
 /** Registered globally in AuthModule: every route needs a valid access token unless it is @Public(). */
 @Injectable()
