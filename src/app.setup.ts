@@ -1,5 +1,6 @@
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
+import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
@@ -13,7 +14,7 @@ export const BODY_LIMIT_BYTES = 16 * 1024;
  * Builds the whole HTTP service. `main.ts`, the end-to-end tests and the benchmark
  * all start the service through here, so they test what runs in production.
  */
-export async function createApp(options: { logger?: false } = {}): Promise<NestFastifyApplication> {
+export async function createApp(options: { logger?: false | LoggerService } = {}): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: appConfig().trustProxy as boolean | string[], // Fastify also takes a hop count
@@ -23,7 +24,7 @@ export async function createApp(options: { logger?: false } = {}): Promise<NestF
     abortOnError: false,
     // Fastify's own JSON parser only: Nest would add a urlencoded one, and the contract is JSON in.
     bodyParser: false,
-    ...(options.logger === false ? { logger: false } : {}),
+    ...(options.logger !== undefined ? { logger: options.logger } : {}),
   });
   try {
     await configureApp(app);

@@ -1,7 +1,7 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import request from 'supertest';
 import { GOOD_PASSWORD, register, uniqueEmail } from './support/api';
-import { startApp, TestApp } from './support/test-app';
+import { CapturingLogger, startApp, TestApp } from './support/test-app';
 
 // Passport strategies are registered process-wide by name, so each app here lives
 // alone: started and stopped within its own describe block.
@@ -74,3 +74,49 @@ describe('AUTH_COOKIES=true', () => {
   });
 });
 
+
+describe('reuse detection', () => {
+  let app: TestApp;
+  const logger = new CapturingLogger();
+
+  beforeAll(async () => {
+    app = await startApp({}, undefined, logger);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('logs a security event with user, family and IP, and never the token', async () => {
+    const user = await register(app);
+    const rotated = await request(app.url).post('/auth/refresh').send({ refreshToken: user.refreshToken }).expect(200);
+    await request(app.url).post('/auth/refresh').send({ refreshToken: user.refreshToken }).expect(401);
+    const events = logger.lines.filter((line) => line.includes('refresh_token_reuse'));
+    expect(events).toHaveLength(1);
+    const [family] = await app.dataSource.query('SELECT family_id FROM refresh_tokens WHERE user_id = $1 LIMIT 1', [user.user.id]);
+    expect(JSON.parse(events[0].slice(events[0].indexOf('{'), events[0].lastIndexOf('}') + 1))).toEqual({
+      event: 'refresh_token_reuse',
+      userId: user.user.id,
+      familyId: family.family_id,
+      ip: '127.0.0.1',
+    });
+    const everything = logger.lines.join('\n');
+    for (const secret of [user.refreshToken!, rotated.body.refreshToken, user.accessToken, GOOD_PASSWORD]) {
+      expect(everything).not.toContain(secret);
+    }
+  });
+
+  it('a refresh while the database is down answers 503 with Retry-After and does not spend the token', async () => {
+    const user = await register(app);
+    await app.dataSource.destroy();
+    try {
+      const down = await request(app.url).post('/auth/refresh').send({ refreshToken: user.refreshToken });
+      expect(down.status).toBe(503);
+      expect(down.body.code).toBe('database_unavailable');
+      expect(down.headers['retry-after']).toBe('5');
+    } finally {
+      await app.dataSource.initialize();
+    }
+    await request(app.url).post('/auth/refresh').send({ refreshToken: user.refreshToken }).expect(200);
+  });
+});

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -74,6 +74,18 @@ describe('tokensConfig outside production without JWT_SECRET', () => {
     const file = join(dataDir, 'jwt-secret');
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64url').equals(secret)).toBe(true);
+  });
+
+  it('refuses a stored secret shorter than 32 bytes (an empty or damaged file), naming JWT_SECRET', () => {
+    writeFileSync(join(dataDir, 'jwt-secret'), '');
+    expect(configErrorOf(() => tokensConfig()).message).toMatch(/JWT_SECRET.*fewer than 32 bytes/);
+    writeFileSync(join(dataDir, 'jwt-secret'), 'abc!!!\n');
+    expect(configErrorOf(() => tokensConfig()).message).toMatch(/JWT_SECRET/);
+  });
+
+  it('leaves no temporary file behind', () => {
+    tokensConfig();
+    expect(readdirSync(dataDir)).toEqual(['jwt-secret']);
   });
 
   it('reuses the stored secret on the next call', () => {

@@ -16,7 +16,7 @@ export interface Registered {
   password: string;
   accessToken: string;
   refreshToken?: string;
-  user: { id: string; email: string; roles: string[] };
+  user: { id: string; email: string; displayName: string | null; roles: string[]; createdAt: string; updatedAt: string };
 }
 
 export async function register(app: TestApp, email = uniqueEmail(), password = GOOD_PASSWORD): Promise<Registered> {

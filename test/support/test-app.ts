@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import type { LoggerService } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
@@ -68,10 +69,14 @@ async function withServer(url: string, run: (client: Client) => Promise<unknown>
 }
 
 /** Starts the service with these environment variables on top of the test defaults. */
-export async function startApp(env: Record<string, string> = {}, database?: Awaited<ReturnType<typeof createTestDatabase>>): Promise<TestApp> {
+export async function startApp(
+  env: Record<string, string> = {},
+  database?: Awaited<ReturnType<typeof createTestDatabase>>,
+  logger?: LoggerService,
+): Promise<TestApp> {
   const db = database ?? (await createTestDatabase());
   const fullEnv = { ...baseEnv, ...db.env, ...env };
-  const app = await withEnv(fullEnv, () => createApp(process.env.TEST_LOGS ? {} : { logger: false }));
+  const app = await withEnv(fullEnv, () => createApp({ logger: logger ?? (process.env.TEST_LOGS ? undefined : false) }));
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   const stop = () => app.close();
@@ -101,4 +106,14 @@ export async function withEnv<T>(env: Record<string, string | undefined>, create
   } finally {
     process.env = saved;
   }
+}
+
+/** A Nest logger that keeps every line, for tests that read what the service logs. */
+export class CapturingLogger implements LoggerService {
+  readonly lines: string[] = [];
+  log(message: unknown, ...rest: unknown[]) { this.lines.push([message, ...rest].map(String).join(' ')); }
+  error(message: unknown, ...rest: unknown[]) { this.log(message, ...rest); }
+  warn(message: unknown, ...rest: unknown[]) { this.log(message, ...rest); }
+  debug(message: unknown, ...rest: unknown[]) { this.log(message, ...rest); }
+  verbose(message: unknown, ...rest: unknown[]) { this.log(message, ...rest); }
 }
