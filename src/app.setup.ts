@@ -1,6 +1,6 @@
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
-import type { LoggerService } from '@nestjs/common';
+import { DynamicModule, LoggerService, Module, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
@@ -14,13 +14,20 @@ export const BODY_LIMIT_BYTES = 16 * 1024;
  * Builds the whole HTTP service. `main.ts`, the end-to-end tests and the benchmark
  * all start the service through here, so they test what runs in production.
  */
-export async function createApp(options: { logger?: false | LoggerService } = {}): Promise<NestFastifyApplication> {
+export interface CreateAppOptions {
+  logger?: false | LoggerService;
+  /** Extra modules mounted beside AppModule, behind the same global guards (benchmarks, test probes). */
+  modules?: Array<Type | DynamicModule>;
+}
+
+export async function createApp(options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: appConfig().trustProxy as boolean | string[], // Fastify also takes a hop count
     return503OnClosing: true,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {
+  const root = options.modules?.length ? withModules(options.modules) : AppModule;
+  const app = await NestFactory.create<NestFastifyApplication>(root, adapter, {
     abortOnError: false,
     // Fastify's own JSON parser only: Nest would add a urlencoded one, and the contract is JSON in.
     bodyParser: false,
@@ -51,4 +58,10 @@ async function configureApp(app: NestFastifyApplication): Promise<void> {
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter());
   app.enableShutdownHooks();
+}
+
+function withModules(modules: Array<Type | DynamicModule>): Type {
+  @Module({ imports: [AppModule, ...modules] })
+  class AppWithExtraModules {}
+  return AppWithExtraModules;
 }

@@ -7,7 +7,7 @@ import type { LoggerService } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { createApp } from '../../src/app.setup';
+import { createApp, CreateAppOptions } from '../../src/app.setup';
 
 /**
  * The real service (createApp, as main.ts builds it), listening on a random port of
@@ -38,10 +38,17 @@ export function usingPostgres(): boolean {
   return Boolean(process.env.DATABASE_URL);
 }
 
-/** A new empty database: a temp PGlite directory, or CREATE DATABASE on DATABASE_URL's server. */
-export async function createTestDatabase(): Promise<{ env: Record<string, string>; drop(): Promise<void> }> {
+export interface TestDatabase {
+  env: Record<string, string>;
+  drop(): Promise<void>;
+}
+
+/**
+ * A new empty database: a temp PGlite directory, or CREATE DATABASE on DATABASE_URL's
+ * server. `serverUrl` forces a PostgreSQL server even when DATABASE_URL is unset.
+ */
+export async function createTestDatabase(serverUrl = process.env.DATABASE_URL): Promise<TestDatabase> {
   const dataDir = mkdtempSync(join(tmpdir(), 'auth-e2e-'));
-  const serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
     return { env: { DATA_DIR: dataDir }, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
   }
@@ -71,12 +78,15 @@ async function withServer(url: string, run: (client: Client) => Promise<unknown>
 /** Starts the service with these environment variables on top of the test defaults. */
 export async function startApp(
   env: Record<string, string> = {},
-  database?: Awaited<ReturnType<typeof createTestDatabase>>,
+  database?: TestDatabase,
   logger?: LoggerService,
+  modules: CreateAppOptions['modules'] = [],
 ): Promise<TestApp> {
   const db = database ?? (await createTestDatabase());
   const fullEnv = { ...baseEnv, ...db.env, ...env };
-  const app = await withEnv(fullEnv, () => createApp({ logger: logger ?? (process.env.TEST_LOGS ? undefined : false) }));
+  const app = await withEnv(fullEnv, () =>
+    createApp({ logger: logger ?? (process.env.TEST_LOGS ? undefined : false), modules }),
+  );
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   const stop = () => app.close();
