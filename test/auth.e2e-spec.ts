@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { GOOD_PASSWORD, register, uniqueEmail } from './support/api';
-import { decodeJwt } from './support/jwt';
+import { ACCESS_HEADER, decodeJwt } from './support/jwt';
 import { startApp, TestApp } from './support/test-app';
 
 let app: TestApp;
@@ -28,7 +28,7 @@ function expectTokenResponse(body: Record<string, any>, email: string) {
   expect(new Date(body.user.createdAt).toISOString()).toBe(body.user.createdAt);
   expect(new Date(body.user.updatedAt).toISOString()).toBe(body.user.updatedAt);
   const { header, payload } = decodeJwt(body.accessToken);
-  expect(header).toEqual({ alg: 'HS256', typ: 'at+jwt' });
+  expect(header).toEqual({ alg: 'HS256', typ: 'at+jwt', kid: ACCESS_HEADER.kid });
   expect(payload).toMatchObject({ sub: body.user.id, roles: ['user'], iss: 'auth-service', aud: 'api' });
   expect(typeof payload.jti).toBe('string');
   expect(payload.exp - payload.iat).toBe(900);

@@ -54,6 +54,23 @@ describe('GET /users/me', () => {
       return `${encode({ alg: 'none', typ: 'at+jwt' })}.${encode(accessClaims(alice.user.id))}.`;
     }],
     ['a token signed with another secret', () => signJwt(ACCESS_HEADER, accessClaims(alice.user.id), 'another-secret-another-secret-another')],
+    ...['secretKey', 'secret', 'changeme', 'your-256-bit-secret'].map((placeholder): [string, () => string] => [
+      `a token signed with the placeholder secret "${placeholder}"`,
+      () => signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['user', 'admin']), placeholder),
+    ]),
+    ...['none', 'None', 'NONE', 'nOnE'].map((alg): [string, () => string] => [
+      `an unsigned token (alg "${alg}")`,
+      () => {
+        const encode = (part: unknown) => Buffer.from(JSON.stringify(part)).toString('base64url');
+        return `${encode({ ...ACCESS_HEADER, alg })}.${encode(accessClaims(alice.user.id))}.`;
+      },
+    ]),
+    ['a truncated signature', () => alice.accessToken.slice(0, -10)],
+    ['a kid that is not ours', () => signJwt({ ...ACCESS_HEADER, kid: 'attacker-key' }, accessClaims(alice.user.id))],
+    ['a jku header (even validly signed)', () => signJwt({ ...ACCESS_HEADER, jku: 'https://attacker.example/jwks.json' }, accessClaims(alice.user.id))],
+    ['an x5u header (even validly signed)', () => signJwt({ ...ACCESS_HEADER, x5u: 'https://attacker.example/cert.pem' }, accessClaims(alice.user.id))],
+    ['a jwk header (even validly signed)', () => signJwt({ ...ACCESS_HEADER, jwk: { kty: 'oct', k: 'AAAA' } }, accessClaims(alice.user.id))],
+    ['an iat in the future', () => signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['user'], { iat: Math.floor(Date.now() / 1000) + 3600 }))],
     ['a token without exp', () => {
       const { exp: _exp, ...claims } = accessClaims(alice.user.id);
       return signJwt(ACCESS_HEADER, claims);

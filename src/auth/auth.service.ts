@@ -68,7 +68,7 @@ export class AuthService {
 
   private async tokenResponse(user: User, refreshToken: string): Promise<TokenResponse> {
     return {
-      accessToken: await this.accessTokens.sign(user),
+      accessToken: this.accessTokens.sign(user),
       refreshToken,
       tokenType: 'Bearer',
       expiresIn: this.accessTokens.lifetimeSeconds,

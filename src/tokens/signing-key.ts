@@ -1,44 +1,127 @@
-import { randomBytes } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  createSecretKey,
+  generateKeyPairSync,
+  KeyObject,
+  randomBytes,
+} from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../config/env';
+import type { JwsAlgorithm } from './jws';
 
 export const MIN_SECRET_BYTES = 32;
+
+/** What each asymmetric algorithm signs with (RFC 7518, RFC 8037). */
+const KEY_TYPES: Record<Exclude<JwsAlgorithm, 'HS256'>, { type: string; describe: string; check(key: KeyObject): boolean }> = {
+  RS256: { type: 'rsa', describe: 'an RSA key of at least 2048 bits', check: (key) => (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048 },
+  ES256: { type: 'ec', describe: 'an EC P-256 key', check: (key) => key.asymmetricKeyDetails?.namedCurve === 'prime256v1' },
+  EdDSA: { type: 'ed25519', describe: 'an Ed25519 key', check: () => true },
+};
 
 /**
  * Outside production, a random 256-bit HS256 secret is generated once into DATA_DIR
  * (mode 0600) and reused, so tokens survive a restart without any set-up.
  */
-export function loadOrCreateSecret(dataDir: string): Buffer {
-  const file = join(dataDir, 'jwt-secret');
-  const existing = readSecret(file);
-  if (existing) return existing;
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  // Written whole under a temporary name, then linked into place: a process starting
-  // at the same moment sees either no file or a complete one, never a partial one.
+export function loadOrCreateSecret(dataDir: string): KeyObject {
+  const text = loadOrCreateFile(join(dataDir, 'jwt-secret'), () => randomBytes(32).toString('base64url') + '\n');
+  const secret = Buffer.from(text.trim(), 'base64url');
+  if (secret.length < MIN_SECRET_BYTES) {
+    throw new ConfigError('JWT_SECRET', `is unset and ${join(dataDir, 'jwt-secret')} holds fewer than ${MIN_SECRET_BYTES} bytes: delete the file or set JWT_SECRET`);
+  }
+  return createSecretKey(secret);
+}
+
+export function secretKey(configured: string): KeyObject {
+  const secret = Buffer.from(configured, 'utf8');
+  if (secret.length < MIN_SECRET_BYTES) {
+    throw new ConfigError('JWT_SECRET', `must be at least ${MIN_SECRET_BYTES} bytes long (openssl rand -base64 48)`);
+  }
+  return createSecretKey(secret);
+}
+
+/** Outside production without JWT_PRIVATE_KEY: a key pair generated once into DATA_DIR (mode 0600). */
+export function loadOrCreatePrivateKey(dataDir: string, algorithm: Exclude<JwsAlgorithm, 'HS256'>): KeyObject {
+  const file = join(dataDir, `jwt-${algorithm.toLowerCase()}-private-key.pem`);
+  const pem = loadOrCreateFile(file, () => generatePrivateKeyPem(algorithm));
+  return privateKey(pem, algorithm, `${file} (generated)`);
+}
+
+/** A PEM private key that fits the algorithm; `\n` escapes (as env files write them) are accepted. */
+export function privateKey(pem: string, algorithm: Exclude<JwsAlgorithm, 'HS256'>, source = 'JWT_PRIVATE_KEY'): KeyObject {
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(pem.replace(/\\n/g, '\n'));
+  } catch {
+    throw new ConfigError('JWT_PRIVATE_KEY', `is not a readable PEM private key (${source})`);
+  }
+  assertFits(key, algorithm, 'JWT_PRIVATE_KEY');
+  return key;
+}
+
+/** Every PEM public key in the text (for rotation: previous keys still verify). */
+export function publicKeys(pems: string, algorithm: Exclude<JwsAlgorithm, 'HS256'>): KeyObject[] {
+  const blocks = pems.replace(/\\n/g, '\n').match(/-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g) ?? [];
+  if (blocks.length === 0) throw new ConfigError('JWT_PREVIOUS_PUBLIC_KEYS', 'must hold one or more PEM public keys');
+  return blocks.map((block) => {
+    let key: KeyObject;
+    try {
+      key = createPublicKey(block);
+    } catch {
+      throw new ConfigError('JWT_PREVIOUS_PUBLIC_KEYS', 'holds a PEM block that is not a readable public key');
+    }
+    assertFits(key, algorithm, 'JWT_PREVIOUS_PUBLIC_KEYS');
+    return key;
+  });
+}
+
+function assertFits(key: KeyObject, algorithm: Exclude<JwsAlgorithm, 'HS256'>, variable: string): void {
+  const wanted = KEY_TYPES[algorithm];
+  if (key.asymmetricKeyType !== wanted.type || !wanted.check(key)) {
+    throw new ConfigError(variable, `must be ${wanted.describe} for JWT_ALGORITHM=${algorithm}`);
+  }
+}
+
+function generatePrivateKeyPem(algorithm: Exclude<JwsAlgorithm, 'HS256'>): string {
+  const pem = { type: 'pkcs8', format: 'pem' } as const;
+  const spki = { type: 'spki', format: 'pem' } as const;
+  switch (algorithm) {
+    case 'RS256':
+      return generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: spki, privateKeyEncoding: pem }).privateKey;
+    case 'ES256':
+      return generateKeyPairSync('ec', { namedCurve: 'prime256v1', publicKeyEncoding: spki, privateKeyEncoding: pem }).privateKey;
+    case 'EdDSA':
+      return generateKeyPairSync('ed25519', { publicKeyEncoding: spki, privateKeyEncoding: pem }).privateKey;
+  }
+}
+
+/**
+ * Reads the file, or creates it with `generate()`: written whole under a temporary name,
+ * then linked into place, so a process starting at the same moment sees either no file
+ * or a complete one. The loser of a race uses the winner's file.
+ */
+function loadOrCreateFile(file: string, generate: () => string): string {
+  const existing = readIfExists(file);
+  if (existing !== undefined) return existing;
+  mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
   const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, randomBytes(32).toString('base64url') + '\n', { mode: 0o600 });
+  writeFileSync(temporary, generate(), { mode: 0o600 });
   try {
     linkSync(temporary, file);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error; // another process won: use theirs
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   } finally {
     unlinkSync(temporary);
   }
-  return readSecret(file)!;
+  return readFileSync(file, 'utf8');
 }
 
-function readSecret(file: string): Buffer | undefined {
-  let text: string;
+function readIfExists(file: string): string | undefined {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  const secret = Buffer.from(text.trim(), 'base64url');
-  if (secret.length < MIN_SECRET_BYTES) {
-    throw new ConfigError('JWT_SECRET', `is unset and ${file} holds fewer than ${MIN_SECRET_BYTES} bytes: delete the file or set JWT_SECRET`);
-  }
-  return secret;
 }

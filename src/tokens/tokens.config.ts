@@ -1,38 +1,54 @@
+import { createPublicKey, JsonWebKey, KeyObject } from 'node:crypto';
 import { resolve } from 'node:path';
 import { registerAs } from '@nestjs/config';
 import { ConfigError, env } from '../config/env';
-import { loadOrCreateSecret, MIN_SECRET_BYTES } from './signing-key';
+import { JWS_ALGORITHMS, JwsAlgorithm, keyId } from './jws';
+import { loadOrCreatePrivateKey, loadOrCreateSecret, privateKey, publicKeys, secretKey } from './signing-key';
 
 /** Clock skew accepted on exp/nbf/iat. The contract allows at most 60 seconds. */
 export const CLOCK_TOLERANCE_SECONDS = 30;
 
-export const tokensConfig = registerAs('tokens', () => {
-  const production = env.isProduction();
-  const algorithm = env.string('JWT_ALGORITHM', 'HS256');
-  if (algorithm !== 'HS256') {
-    throw new ConfigError('JWT_ALGORITHM', `must be HS256 in this version (asymmetric keys are planned), got "${algorithm}"`);
-  }
-  return {
-    algorithm: 'HS256' as const,
-    secret: resolveSecret(production, resolve(env.string('DATA_DIR', './data'))),
-    issuer: env.string('JWT_ISSUER', 'auth-service'),
-    audience: env.string('JWT_AUDIENCE', 'api'),
-    accessTtlSeconds: env.durationSeconds('JWT_ACCESS_TTL', '15m'),
-    refreshTtlSeconds: env.durationSeconds('JWT_REFRESH_TTL', '30d'),
-  };
-});
+export interface TokenKeys {
+  algorithm: JwsAlgorithm;
+  /** Signs new access tokens; its kid goes in every token's header. */
+  signingKey: KeyObject;
+  signingKid: string;
+  /** kid → key: the signing key's (public) half, and previous public keys still accepted. */
+  verificationKeys: ReadonlyMap<string, KeyObject>;
+  /** What /.well-known/jwks.json serves; empty under HS256. */
+  publicJwks: JsonWebKey[];
+}
+
+export const tokensConfig = registerAs('tokens', () => ({
+  ...loadKeys(env.isProduction(), resolve(env.string('DATA_DIR', './data'))),
+  issuer: env.string('JWT_ISSUER', 'auth-service'),
+  audience: env.string('JWT_AUDIENCE', 'api'),
+  accessTtlSeconds: env.durationSeconds('JWT_ACCESS_TTL', '15m'),
+  refreshTtlSeconds: env.durationSeconds('JWT_REFRESH_TTL', '30d'),
+}));
 
 export type TokensConfig = ReturnType<typeof tokensConfig>;
 
-function resolveSecret(production: boolean, dataDir: string): Buffer {
-  const configured = env.optional('JWT_SECRET');
-  if (configured !== undefined) {
-    const secret = Buffer.from(configured, 'utf8');
-    if (secret.length < MIN_SECRET_BYTES) {
-      throw new ConfigError('JWT_SECRET', `must be at least ${MIN_SECRET_BYTES} bytes long (openssl rand -base64 48)`);
-    }
-    return secret;
+function loadKeys(production: boolean, dataDir: string): TokenKeys {
+  const algorithm = env.string('JWT_ALGORITHM', 'HS256') as JwsAlgorithm;
+  if (!JWS_ALGORITHMS.includes(algorithm)) {
+    throw new ConfigError('JWT_ALGORITHM', `must be one of ${JWS_ALGORITHMS.join(', ')}, got "${algorithm}"`);
   }
-  if (production) throw new ConfigError('JWT_SECRET', 'is required with NODE_ENV=production');
-  return loadOrCreateSecret(dataDir);
+  if (algorithm === 'HS256') {
+    const configured = env.optional('JWT_SECRET');
+    if (configured === undefined && production) throw new ConfigError('JWT_SECRET', 'is required with NODE_ENV=production');
+    const key = configured === undefined ? loadOrCreateSecret(dataDir) : secretKey(configured);
+    const kid = keyId(key);
+    return { algorithm, signingKey: key, signingKid: kid, verificationKeys: new Map([[kid, key]]), publicJwks: [] };
+  }
+  const pem = env.optional('JWT_PRIVATE_KEY');
+  if (pem === undefined && production) {
+    throw new ConfigError('JWT_PRIVATE_KEY', `is required with NODE_ENV=production and JWT_ALGORITHM=${algorithm}`);
+  }
+  const signingKey = pem === undefined ? loadOrCreatePrivateKey(dataDir, algorithm) : privateKey(pem, algorithm);
+  const previous = env.optional('JWT_PREVIOUS_PUBLIC_KEYS');
+  const verifying = [createPublicKey(signingKey), ...(previous === undefined ? [] : publicKeys(previous, algorithm))];
+  const verificationKeys = new Map(verifying.map((key) => [keyId(key), key]));
+  const publicJwks = [...verificationKeys].map(([kid, key]) => ({ ...key.export({ format: 'jwk' }), kid, alg: algorithm, use: 'sig' }));
+  return { algorithm, signingKey, signingKid: keyId(signingKey), verificationKeys, publicJwks };
 }

@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto';
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
@@ -22,9 +23,13 @@ import { UsersService } from './users.service';
 
 const PASSWORD = 'correct horse battery staple';
 const POLICY = { minLength: 8, maxLength: 128, rejectCommon: true };
+const SIGNING_KEY = createSecretKey(Buffer.alloc(32, 1));
 const TOKENS: TokensConfig = {
   algorithm: 'HS256',
-  secret: Buffer.alloc(32, 1),
+  signingKey: SIGNING_KEY,
+  signingKid: 'test',
+  verificationKeys: new Map([['test', SIGNING_KEY]]),
+  publicJwks: [],
   issuer: 'auth-service',
   audience: 'api',
   accessTtlSeconds: 900,

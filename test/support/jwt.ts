@@ -1,4 +1,5 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey } from 'node:crypto';
+import { keyId } from '../../src/tokens/jws';
 import { TEST_JWT_SECRET } from './test-app';
 
 export function decodeJwt(token: string): { header: Record<string, any>; payload: Record<string, any> } {
@@ -22,4 +23,5 @@ export function accessClaims(sub: string, roles: string[] = ['user'], overrides:
   return { sub, roles, jti: `jti-${now}-${Math.random()}`, iat: now, exp: now + 900, iss: 'auth-service', aud: 'api', ...overrides };
 }
 
-export const ACCESS_HEADER = { alg: 'HS256', typ: 'at+jwt' };
+/** The header of the service's access tokens under TEST_JWT_SECRET (kid: the key's RFC 7638 thumbprint). */
+export const ACCESS_HEADER = { alg: 'HS256', typ: 'at+jwt', kid: keyId(createSecretKey(Buffer.from(TEST_JWT_SECRET))) };

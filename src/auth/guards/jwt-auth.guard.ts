@@ -1,7 +1,6 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
-import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../../common/api-error';
 import type { AuthUser } from '../auth-user';
 import { IS_PUBLIC_KEY } from '../decorators/public.decorator';
@@ -21,18 +20,12 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
   override canActivate(context: ExecutionContext) {
     const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]);
     if (isPublic) return true;
-    bearerToken(context.switchToHttp().getRequest<FastifyRequest>()); // fail fast with the precise code
     return super.canActivate(context);
   }
 
-  override handleRequest<TUser = AuthUser>(error: unknown, user: TUser | false, info: unknown): TUser {
+  override handleRequest<TUser = AuthUser>(error: unknown, user: TUser | false): TUser {
     if (error) throw error;
-    if (!user) {
-      if ((info as Error | undefined)?.name === 'TokenExpiredError') {
-        throw new ApiError(401, 'token_expired', 'Access token has expired; refresh it');
-      }
-      throw new ApiError(401, 'token_invalid', 'Access token is invalid');
-    }
+    if (!user) throw new ApiError(401, 'token_invalid', 'Access token is invalid');
     return user;
   }
 }

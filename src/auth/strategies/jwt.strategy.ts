@@ -2,47 +2,47 @@ import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { ApiError } from '../../common/api-error';
-import { ALL_ROLES, Role } from '../../users/role';
-import { ACCESS_TOKEN_TYPE, AccessTokenService } from '../../tokens/access-token.service';
-import { CLOCK_TOLERANCE_SECONDS } from '../../tokens/tokens.config';
+import { AccessTokenService } from '../../tokens/access-token.service';
 import type { AuthUser } from '../auth-user';
-
-interface VerifiedToken {
-  header: { typ?: unknown };
-  payload: { sub?: unknown; roles?: unknown; exp?: unknown; jti?: unknown };
-}
+import { bearerToken } from '../guards/jwt-auth.guard';
 
 /**
- * Verifies access tokens statelessly: one HMAC with a prepared key, the algorithm
- * pinned, issuer, audience and expiry checked. No database query.
+ * The Passport `jwt` strategy. Verification is AccessTokenService's: a prepared key, the
+ * algorithm pinned by configuration, kid among our own keys, issuer, audience, expiry
+ * and `typ` checked; no database query. passport-jwt's own path would run jsonwebtoken,
+ * which has no EdDSA and costs several times the signature check, so `authenticate`
+ * is overridden and the rest of Passport (success/fail, the guard) is kept.
  */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
-  constructor(tokens: AccessTokenService) {
+  constructor(private readonly tokens: AccessTokenService) {
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-      // jsonwebtoken accepts a KeyObject; passport-jwt's types predate it.
-      secretOrKey: tokens.key as unknown as Buffer,
-      algorithms: [tokens.config.algorithm],
-      issuer: tokens.config.issuer,
-      audience: tokens.config.audience,
-      jsonWebTokenOptions: { complete: true, clockTolerance: CLOCK_TOLERANCE_SECONDS },
+      // Required by passport-jwt's constructor; never used, since authenticate() is ours.
+      secretOrKeyProvider: (_request: unknown, _token: unknown, done: (error: Error) => void) =>
+        done(new Error('unused')),
     });
   }
 
-  validate(token: VerifiedToken): AuthUser {
-    const { header, payload } = token;
-    const roles = payload.roles;
-    if (
-      header.typ !== ACCESS_TOKEN_TYPE ||
-      typeof payload.exp !== 'number' || // jsonwebtoken accepts a token without exp; we do not
-      typeof payload.sub !== 'string' ||
-      typeof payload.jti !== 'string' ||
-      !Array.isArray(roles) ||
-      !roles.every((role) => ALL_ROLES.includes(role as Role))
-    ) {
-      throw new ApiError(401, 'token_invalid', 'Access token is invalid');
+  override authenticate(request: Parameters<Strategy['authenticate']>[0]): void {
+    let token: string;
+    try {
+      token = bearerToken(request);
+    } catch (error) {
+      return this.error(error as Error);
     }
-    return { id: payload.sub, roles: roles as Role[] };
+    const result = this.tokens.verify(token);
+    if (!result.valid) {
+      return this.error(
+        result.expired
+          ? new ApiError(401, 'token_expired', 'Access token has expired; refresh it')
+          : new ApiError(401, 'token_invalid', 'Access token is invalid'),
+      );
+    }
+    this.success(this.validate(result.claims));
+  }
+
+  validate(claims: { sub: string; roles: AuthUser['roles'] }): AuthUser {
+    return { id: claims.sub, roles: claims.roles };
   }
 }
