@@ -21,12 +21,18 @@ async function withApp<T>(env: Record<string, string>, run: (app: TestApp) => Pr
   }
 }
 
-const pem = (algorithm: 'RS256' | 'ES256' | 'EdDSA') => {
-  const encoding = { publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } } as const;
-  if (algorithm === 'RS256') return generateKeyPairSync('rsa', { modulusLength: 2048, ...encoding });
-  if (algorithm === 'ES256') return generateKeyPairSync('ec', { namedCurve: 'prime256v1', ...encoding });
-  return generateKeyPairSync('ed25519', encoding);
-};
+function pem(algorithm: 'RS256' | 'ES256' | 'EdDSA'): { privateKey: string; publicKey: string } {
+  const keys =
+    algorithm === 'RS256'
+      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+      : algorithm === 'ES256'
+        ? generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+        : generateKeyPairSync('ed25519');
+  return {
+    privateKey: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicKey: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
+}
 
 describe.each(['RS256', 'ES256', 'EdDSA'] as const)('JWT_ALGORITHM=%s', (algorithm) => {
   it('signs with a generated key pair, serves it as JWKS, and another service verifies a token with it alone', async () => {

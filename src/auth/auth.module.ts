@@ -8,6 +8,10 @@ import { UsersModule } from '../users/users.module';
 import { authConfig, AuthConfig } from './auth.config';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
+import { LoginBackoffService } from './login-backoff.service';
+import { COUNTER_STORE, CounterStore } from './rate-limit/counter-store';
+import { CounterThrottlerStorage } from './rate-limit/counter-throttler.storage';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { JwtAuthGuard } from './guards/jwt-auth.guard';
 import { RolesGuard } from './guards/roles.guard';
 import { JwtStrategy } from './strategies/jwt.strategy';
@@ -19,15 +23,20 @@ import { LocalStrategy } from './strategies/local.strategy';
     TokensModule,
     PassportModule,
     ConfigModule.forFeature(authConfig),
+    RateLimitModule,
     ThrottlerModule.forRootAsync({
-      imports: [ConfigModule.forFeature(authConfig)],
-      inject: [authConfig.KEY],
-      useFactory: ({ rateLimit }: AuthConfig) => [{ ttl: rateLimit.windowSeconds * 1000, limit: rateLimit.limit }],
+      imports: [ConfigModule.forFeature(authConfig), RateLimitModule],
+      inject: [authConfig.KEY, COUNTER_STORE],
+      useFactory: ({ rateLimit }: AuthConfig, store: CounterStore) => ({
+        throttlers: [{ ttl: rateLimit.windowSeconds * 1000, limit: rateLimit.limit }],
+        storage: new CounterThrottlerStorage(store),
+      }),
     }),
   ],
   controllers: [AuthController],
   providers: [
     AuthService,
+    LoginBackoffService,
     LocalStrategy,
     JwtStrategy,
     // Global, in this order: authenticate every route unless @Public(), then check @Roles().

@@ -8,6 +8,7 @@ import type { User } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
 import type { RegisterDto } from './dto/register.dto';
 import type { TokenResponse } from './dto/token.response';
+import { LoginBackoffService } from './login-backoff.service';
 
 @Injectable()
 export class AuthService {
@@ -16,6 +17,7 @@ export class AuthService {
     private readonly passwords: PasswordService,
     private readonly accessTokens: AccessTokenService,
     private readonly refreshTokens: RefreshTokensService,
+    private readonly backoff: LoginBackoffService,
   ) {}
 
   get refreshTokenLifetimeSeconds(): number {
@@ -32,9 +34,14 @@ export class AuthService {
    * unknown email is checked against a dummy hash of the same cost.
    */
   async validateCredentials(email: string, password: string): Promise<User> {
+    await this.backoff.assertAllowed(email);
     const user = await this.users.findByEmail(email);
     const valid = user ? await this.passwords.verify(password, user.passwordHash) : await this.passwords.verifyDummy(password);
-    if (!user || !valid) throw new ApiError(401, 'invalid_credentials', 'Invalid email or password');
+    if (!user || !valid) {
+      await this.backoff.recordFailure(email);
+      throw new ApiError(401, 'invalid_credentials', 'Invalid email or password');
+    }
+    await this.backoff.recordSuccess(email);
     return user;
   }
 

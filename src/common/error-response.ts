@@ -65,6 +65,9 @@ function fromHttpException(exception: HttpException): ErrorResponse {
   delete fields.error;
   const headers: Record<string, string> = {};
   if (status === HttpStatus.SERVICE_UNAVAILABLE) headers['Retry-After'] = String(DATABASE_RETRY_AFTER_SECONDS);
+  // An ApiError may carry its own Retry-After (the login back-off); it goes in the header, not the body.
+  if (typeof fields.retryAfterSeconds === 'number') headers['Retry-After'] = String(fields.retryAfterSeconds);
+  delete fields.retryAfterSeconds;
   return build(status, code, message, headers, fields);
 }
 

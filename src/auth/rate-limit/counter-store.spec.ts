@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import Redis from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CounterStore, MemoryCounterStore } from './counter-store';
+import { RedisCounterStore } from './redis-counter-store';
+
+// The same behaviour from both stores; the Redis one against the real Redis at 127.0.0.1:6379.
+const prefix = `test:${randomBytes(6).toString('hex')}:`;
+const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true });
+const stores: Array<[string, () => CounterStore]> = [
+  ['memory', () => new MemoryCounterStore()],
+  ['redis', () => new RedisCounterStore(redis, prefix)],
+];
+
+afterAll(async () => {
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length) await redis.del(...keys);
+  await redis.quit();
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe.each(stores)('%s counter store', (_, make) => {
+  it('counts hits in a window that starts with the first hit, then starts over', async () => {
+    const store = make();
+    expect((await store.increment('a', 300)).count).toBe(1);
+    const second = await store.increment('a', 300);
+    expect(second.count).toBe(2);
+    expect(second.resetInMs).toBeGreaterThan(0);
+    expect(second.resetInMs).toBeLessThanOrEqual(300);
+    await sleep(350);
+    expect((await store.increment('a', 300)).count).toBe(1);
+  });
+
+  it('keeps keys apart', async () => {
+    const store = make();
+    await store.increment('b', 10_000);
+    expect((await store.increment('c', 10_000)).count).toBe(1);
+  });
+
+  it('blocks for a while, then not', async () => {
+    const store = make();
+    expect(await store.blockedFor('d')).toBe(0);
+    await store.block('d', 200);
+    const left = await store.blockedFor('d');
+    expect(left).toBeGreaterThan(0);
+    expect(left).toBeLessThanOrEqual(200);
+    await sleep(250);
+    expect(await store.blockedFor('d')).toBe(0);
+  });
+
+  it('resets counters and blocks', async () => {
+    const store = make();
+    await store.increment('e', 10_000);
+    await store.block('f', 10_000);
+    await store.reset('e', 'f');
+    expect((await store.increment('e', 10_000)).count).toBe(1);
+    expect(await store.blockedFor('f')).toBe(0);
+  });
+});
+
+describe('redis counter store', () => {
+  it('shares counters between two clients, as between two instances of the service', async () => {
+    const other = new Redis('redis://127.0.0.1:6379');
+    try {
+      const first = new RedisCounterStore(redis, prefix);
+      const second = new RedisCounterStore(other, prefix);
+      await first.increment('shared', 10_000);
+      expect((await second.increment('shared', 10_000)).count).toBe(2);
+    } finally {
+      await other.quit();
+    }
+  });
+});
