@@ -3,8 +3,11 @@ import helmet from '@fastify/helmet';
 import { DynamicModule, LoggerService, Module, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { toErrorResponse } from './common/error-response';
+import { registerJsonBodyParser } from './common/json-body';
 import { createValidationPipe } from './common/validation';
 import { appConfig, AppConfig } from './config/app.config';
 
@@ -25,6 +28,12 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: appConfig().trustProxy as boolean | string[], // Fastify also takes a hop count
     return503OnClosing: true,
+    // Errors Fastify raises before routing (a malformed URL, an over-long path parameter)
+    // never reach Nest's filters: they get the contract's body here, never echoing the URL.
+    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+      const { status, headers, body } = toErrorResponse(error);
+      void reply.code(status).headers(headers).send(body);
+    },
   });
   const root = options.modules?.length ? withModules(options.modules) : AppModule;
   const app = await NestFactory.create<NestFastifyApplication>(root, adapter, {
@@ -49,6 +58,7 @@ async function configureApp(app: NestFastifyApplication): Promise<void> {
 
   // JSON only: a text/plain body gets 415 instead of reaching a DTO as a string.
   fastify.removeContentTypeParser('text/plain');
+  registerJsonBodyParser(fastify);
 
   await app.register(helmet);
   await app.register(cookie);

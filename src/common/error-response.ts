@@ -13,7 +13,7 @@ export const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 const logger = new Logger('Errors');
 
-/** Errors Fastify raises before a route runs (body parsing), by their Fastify codes. */
+/** Errors raised before a route runs (URL, body parsing), by their codes: Fastify's and ours (json-body.ts). */
 const FASTIFY_ERRORS: Record<string, { status: number; code: ErrorCode; message: string | string[] }> = {
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large', message: 'Request body is larger than 16 KiB' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type', message: 'Content-Type must be application/json' },
@@ -21,6 +21,13 @@ const FASTIFY_ERRORS: Record<string, { status: number; code: ErrorCode; message:
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'validation_failed', message: ['Request body is empty'] },
   // The parser's own message quotes the body, which may hold a password: never pass it on.
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'validation_failed', message: ['Request body is not valid JSON'] },
+  FST_ERR_CTP_INVALID_CONTENT_TYPE: { status: 415, code: 'unsupported_media_type', message: 'Content-Type must be application/json' },
+  BODY_TOO_DEEP: { status: 400, code: 'validation_failed', message: ['Request body is nested too deeply'] },
+  BODY_MALFORMED_UNICODE: { status: 400, code: 'validation_failed', message: ['Request body holds malformed Unicode'] },
+  // Raised before routing; Fastify's messages quote the URL.
+  FST_ERR_BAD_URL: { status: 400, code: 'validation_failed', message: ['The URL is malformed'] },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 400, code: 'validation_failed', message: ['A path parameter is too long'] },
+  FST_ERR_ASYNC_CONSTRAINT: { status: 400, code: 'validation_failed', message: ['The request could not be routed'] },
 };
 
 /**
@@ -84,8 +91,14 @@ function build(
   return {
     status,
     headers,
-    body: { ...extra, statusCode: status, message, error: STATUS_CODES[status] ?? 'Error', code },
+    // Always the contract's four fields first, in its order; extras (such as health details) after.
+    body: { statusCode: status, message, error: STATUS_CODES[status] ?? 'Error', code, ...withoutContractFields(extra) },
   };
+}
+
+function withoutContractFields(extra: Record<string, unknown>): Record<string, unknown> {
+  const { statusCode: _s, message: _m, error: _e, code: _c, ...rest } = extra;
+  return rest;
 }
 
 /** Name, code and message only: never the query parameters, which may hold a hash. */
