@@ -1,6 +1,6 @@
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
-import { DynamicModule, LoggerService, Module, Type } from '@nestjs/common';
+import { DynamicModule, Module, NestApplicationOptions, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
@@ -18,7 +18,7 @@ export const BODY_LIMIT_BYTES = 16 * 1024;
  * all start the service through here, so they test what runs in production.
  */
 export interface CreateAppOptions {
-  logger?: false | LoggerService;
+  logger?: NestApplicationOptions['logger'];
   /** Extra modules mounted beside AppModule, behind the same global guards (benchmarks, test probes). */
   modules?: Array<Type | DynamicModule>;
 }

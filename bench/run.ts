@@ -1,0 +1,367 @@
+/**
+ * npm run bench: starts the built service in production mode in its own process (with
+ * the bench-only routes of bench.module.ts), drives it with autocannon from this
+ * process, prints a table and writes bench/results.json. Every ratio compares two
+ * figures measured side by side in this one run. See docs/BENCHMARKS.md.
+ */
+import autocannon from 'autocannon';
+import * as bcrypt from 'bcrypt';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+
+const ROOT = join(__dirname, '..', '..');
+const SERVER = join(__dirname, 'server.js');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONNECTIONS = 32;
+const LOGIN_CONCURRENCY = 8;
+const BCRYPT_COST = 10; // the lowest cost production accepts
+const MEMORY_REQUESTS = 200_000;
+const JWT_SECRET = randomBytes(36).toString('base64url');
+const PASSWORD = 'bench password that is long enough';
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+const LOCAL_POSTGRES = 'postgres://postgres@127.0.0.1:5432/postgres';
+
+interface Server {
+  process: ChildProcess;
+  url: string;
+  startupMs: number;
+  stop(): Promise<void>;
+}
+
+interface Run {
+  rps: number;
+  requests: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+  cpuUsPerRequest: number;
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+async function main() {
+  const started = Date.now();
+  const database = process.env.DATABASE_URL ? await temporaryPostgres(process.env.DATABASE_URL) : undefined;
+
+  log('start-up timings…');
+  const startup = await startupTimings();
+
+  const dataDir = mkdtempSync(join(tmpdir(), 'bench-'));
+  const server = await startServer(database ? { DATABASE_URL: database.url } : { DATA_DIR: dataDir });
+  try {
+    const token = await loginToken(server.url);
+    const bearer = { authorization: `Bearer ${token}` };
+
+    log('warming up…');
+    await load(server, { path: '/bench/protected', headers: bearer, duration: 3 });
+    await load(server, { path: '/bench/recipe', headers: bearer, duration: 2 });
+
+    log('guard cost and the usual recipe…');
+    const runs: Record<'public' | 'protected' | 'recipe', Run[]> = { public: [], protected: [], recipe: [] };
+    for (let round = 0; round < ROUNDS; round += 1) {
+      // Same headers on every route, so that only the authentication differs.
+      for (const route of ['public', 'protected', 'recipe'] as const) {
+        runs[route].push(await load(server, { path: `/bench/${route}`, headers: bearer }));
+      }
+    }
+    const pub = median(runs.public);
+    const prot = median(runs.protected);
+    const recipe = median(runs.recipe);
+
+    log('memory over 200,000 protected requests…');
+    const rssBefore = rss(server);
+    await load(server, { path: '/bench/protected', headers: bearer, amount: MEMORY_REQUESTS });
+    const rssAfter = rss(server);
+
+    log('login against raw bcrypt…');
+    const bcryptRate = await rawBcryptRate();
+    await fetch(`${server.url}/bench/event-loop`); // reset the histogram
+    const login = await load(server, {
+      path: '/auth/login',
+      method: 'POST',
+      body: JSON.stringify({ email: 'bench@example.com', password: PASSWORD }),
+      headers: { 'content-type': 'application/json' },
+      connections: LOGIN_CONCURRENCY,
+      duration: 10,
+    });
+    const eventLoop = (await (await fetch(`${server.url}/bench/event-loop`)).json()) as { p99Ms: number; maxMs: number };
+
+    log('refresh rotation…');
+    const refresh = await refreshLoad(server);
+
+    const results = {
+      when: new Date().toISOString(),
+      machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+      database: database ? 'postgresql' : 'pglite',
+      settings: { seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS, loginConcurrency: LOGIN_CONCURRENCY, bcryptCost: BCRYPT_COST },
+      guard: {
+        ratio: round(prot.rps / pub.rps, 3),
+        cpuUsPerRequest: round(prot.cpuUsPerRequest - pub.cpuUsPerRequest, 1),
+        publicRps: round(pub.rps),
+        protectedRps: round(prot.rps),
+        publicCpuUsPerRequest: round(pub.cpuUsPerRequest, 1),
+        protectedCpuUsPerRequest: round(prot.cpuUsPerRequest, 1),
+        goal: { ratioAtLeast: 0.75, cpuUsAtMost: 15 },
+      },
+      recipe: {
+        ratio: round(prot.rps / recipe.rps, 2),
+        recipeRps: round(recipe.rps),
+        recipeToPublicRatio: round(recipe.rps / pub.rps, 3),
+        recipeCpuUsPerRequest: round(recipe.cpuUsPerRequest - pub.cpuUsPerRequest, 1),
+      },
+      login: {
+        ratio: round(login.rps / bcryptRate, 3),
+        loginsPerSecond: round(login.rps, 1),
+        bcryptComparesPerSecond: round(bcryptRate, 1),
+        p99Ms: login.p99Ms,
+        non2xx: login.non2xx,
+        goal: { ratioAtLeast: 0.9 },
+      },
+      refresh: {
+        rps: round(refresh.rps, 1),
+        p50Ms: refresh.p50Ms,
+        p99Ms: refresh.p99Ms,
+        ratioToPublic: round(refresh.rps / pub.rps, 4),
+        non2xx: refresh.non2xx,
+        concurrency: CONNECTIONS,
+      },
+      eventLoop: { p99Ms: round(eventLoop.p99Ms, 2), maxMs: round(eventLoop.maxMs, 2), under: 'login load', goal: { p99MsUnder: 20 } },
+      memory: {
+        rssAfterWarmupMb: round(rssBefore / 2 ** 20, 1),
+        rssAfterMb: round(rssAfter / 2 ** 20, 1),
+        growth: round((rssAfter - rssBefore) / rssBefore, 4),
+        requests: MEMORY_REQUESTS,
+        goal: { growthUnder: 0.1 },
+      },
+      startup,
+      elapsedSeconds: round((Date.now() - started) / 1000, 1),
+    };
+    writeFileSync(join(ROOT, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n');
+    printTable(results);
+  } finally {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    await database?.drop();
+  }
+}
+
+/** Time from spawning the process to the first 200 from /health. */
+async function startupTimings() {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-startup-'));
+  try {
+    const fresh = await startServer({ DATA_DIR: dir });
+    await fresh.stop();
+    const existing = await startServer({ DATA_DIR: dir });
+    await existing.stop();
+    let postgresMs: number | null = null;
+    const database = await temporaryPostgres(process.env.DATABASE_URL ?? LOCAL_POSTGRES).catch(() => undefined);
+    if (database) {
+      try {
+        const onPostgres = await startServer({ DATABASE_URL: database.url, DATA_DIR: dir });
+        postgresMs = onPostgres.startupMs;
+        await onPostgres.stop();
+      } finally {
+        await database.drop();
+      }
+    }
+    return { newPgliteMs: fresh.startupMs, existingPgliteMs: existing.startupMs, postgresMs };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function startServer(env: Record<string, string>): Promise<Server> {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const started = process.hrtime.bigint();
+  const child = spawn(process.execPath, [SERVER], {
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      PORT: String(port),
+      JWT_SECRET,
+      BCRYPT_COST: String(BCRYPT_COST),
+      AUTH_RATE_LIMIT: '1000000',
+      LOGIN_BACKOFF_THRESHOLD: '1000',
+      ...env,
+    },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode}`);
+    const ok = await fetch(`${url}/health`).then((r) => r.status === 200, () => false);
+    if (ok) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const startupMs = round(Number(process.hrtime.bigint() - started) / 1e6);
+  return {
+    process: child,
+    url,
+    startupMs,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function loginToken(url: string): Promise<string> {
+  const body = JSON.stringify({ email: 'bench@example.com', password: PASSWORD });
+  const headers = { 'content-type': 'application/json' };
+  await fetch(`${url}/auth/register`, { method: 'POST', body, headers });
+  const response = await fetch(`${url}/auth/login`, { method: 'POST', body, headers });
+  if (response.status !== 200) throw new Error(`login failed: ${response.status}`);
+  return ((await response.json()) as { accessToken: string }).accessToken;
+}
+
+async function load(
+  server: Server,
+  options: { path: string; method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string; connections?: number; duration?: number; amount?: number },
+): Promise<Run> {
+  const cpuBefore = cpuSeconds(server);
+  const result = await autocannon({
+    url: server.url + options.path,
+    method: options.method ?? 'GET',
+    headers: options.headers,
+    body: options.body,
+    connections: options.connections ?? CONNECTIONS,
+    ...(options.amount ? { amount: options.amount } : { duration: options.duration ?? SECONDS }),
+  });
+  const cpu = cpuSeconds(server) - cpuBefore;
+  const requests = result['2xx'] + result.non2xx;
+  return {
+    rps: requests / (result.duration || SECONDS),
+    requests,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    cpuUsPerRequest: (cpu * 1e6) / Math.max(requests, 1),
+  };
+}
+
+/** 32 clients, each rotating its own refresh token: every response's token is the next request's. */
+async function refreshLoad(server: Server): Promise<Run> {
+  const tokens: string[] = [];
+  for (let i = 0; i < CONNECTIONS; i += 1) {
+    const response = await fetch(`${server.url}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'bench@example.com', password: PASSWORD }),
+    });
+    tokens.push(((await response.json()) as { refreshToken: string }).refreshToken);
+  }
+  const cpuBefore = cpuSeconds(server);
+  const result = await autocannon({
+    url: server.url,
+    connections: CONNECTIONS,
+    duration: 10,
+    requests: [
+      {
+        method: 'POST',
+        path: '/auth/refresh',
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (request, context: { token?: string }) => {
+          context.token ??= tokens.pop();
+          return { ...request, body: JSON.stringify({ refreshToken: context.token }) };
+        },
+        onResponse: (status, body, context: { token?: string }) => {
+          if (status === 200) context.token = (JSON.parse(body) as { refreshToken: string }).refreshToken;
+        },
+      },
+    ],
+  });
+  const requests = result['2xx'] + result.non2xx;
+  return {
+    rps: requests / result.duration,
+    requests,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    cpuUsPerRequest: ((cpuSeconds(server) - cpuBefore) * 1e6) / Math.max(requests, 1),
+  };
+}
+
+/** bcrypt.compare calls per second at the service's cost and the login run's concurrency, in this process. */
+async function rawBcryptRate(): Promise<number> {
+  const input = createHash('sha256').update(PASSWORD).digest('base64');
+  const hash = await bcrypt.hash(input, BCRYPT_COST);
+  let done = 0;
+  const until = Date.now() + 10_000;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: LOGIN_CONCURRENCY }, async () => {
+      while (Date.now() < until) {
+        await bcrypt.compare(input, hash);
+        done += 1;
+      }
+    }),
+  );
+  return done / (Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+async function temporaryPostgres(serverUrl: string) {
+  const name = `auth_bench_${randomBytes(4).toString('hex')}`;
+  const admin = async (sql: string) => {
+    const client = new Client({ connectionString: serverUrl, connectionTimeoutMillis: 2000 });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+function cpuSeconds(server: Server): number {
+  const stat = readFileSync(`/proc/${server.process.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime + stime
+}
+
+function rss(server: Server): number {
+  const status = readFileSync(`/proc/${server.process.pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+function median(runs: Run[]): Run {
+  return [...runs].sort((a, b) => a.rps - b.rps)[Math.floor(runs.length / 2)];
+}
+
+function round(value: number, digits = 0): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+function printTable(r: any) {
+  const mark = (ok: boolean) => (ok ? 'goal met' : 'GOAL MISSED');
+  const rows: Array<[string, string, string]> = [
+    ['1. guard: protected / public req/s', `${r.guard.ratio} (${r.guard.protectedRps} / ${r.guard.publicRps})`, `≥ 0.75: ${mark(r.guard.ratio >= 0.75)}`],
+    ['1. guard: CPU µs per request', `${r.guard.cpuUsPerRequest} (${r.guard.protectedCpuUsPerRequest} − ${r.guard.publicCpuUsPerRequest})`, `≤ 15: ${mark(r.guard.cpuUsPerRequest <= 15)}`],
+    ['2. ours / usual recipe req/s', `${r.recipe.ratio} (recipe ${r.recipe.recipeRps}, ${r.recipe.recipeToPublicRatio} of public)`, 'reported'],
+    ['3. logins / raw bcrypt per s', `${r.login.ratio} (${r.login.loginsPerSecond} / ${r.login.bcryptComparesPerSecond})`, `≥ 0.90: ${mark(r.login.ratio >= 0.9)}`],
+    ['4. refresh rotations', `${r.refresh.rps}/s, p50 ${r.refresh.p50Ms} ms, p99 ${r.refresh.p99Ms} ms, ${r.refresh.ratioToPublic} of public`, 'reported'],
+    ['5. event loop p99 under login', `${r.eventLoop.p99Ms} ms`, `< 20 ms: ${mark(r.eventLoop.p99Ms < 20)}`],
+    ['6. RSS growth, 200k requests', `${(r.memory.growth * 100).toFixed(1)}% (${r.memory.rssAfterWarmupMb} → ${r.memory.rssAfterMb} MB)`, `< 10%: ${mark(r.memory.growth < 0.1)}`],
+    ['7. start-up to first /health 200', `new PGlite ${r.startup.newPgliteMs} ms, existing ${r.startup.existingPgliteMs} ms, PostgreSQL ${r.startup.postgresMs ?? 'n/a'} ms`, 'reported'],
+  ];
+  const width = Math.max(...rows.map((row) => row[0].length));
+  console.log(`\nbenchmark on ${r.database}, ${r.machine.cpus} cores, ${r.machine.node}, ${r.elapsedSeconds} s\n`);
+  for (const [name, value, goal] of rows) console.log(`${name.padEnd(width)}  ${value}  [${goal}]`);
+  console.log('\nwritten to bench/results.json');
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
