@@ -53,6 +53,22 @@ describe('the HTTP shell', () => {
     }
   });
 
+  it('refuses JSON nested past 32 levels, lone surrogates and prototype keys with 400, and accepts depth 32', async () => {
+    const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`; // `depth` objects
+    const send = (body: string) => request(app.url).patch('/users/me').set('Content-Type', 'application/json').send(body);
+    // Depth 32 passes the parser (and then fails the DTO, unauthenticated: 401); depth 33 never reaches it.
+    expect((await send(nested(32))).status).toBe(401);
+    const deep = await send(nested(33));
+    expect(deep.status).toBe(400);
+    expect(deep.body.message).toEqual(['Request body is nested too deeply']);
+    const surrogate = await request(app.url).post('/auth/register').set('Content-Type', 'application/json').send('{"email":"a\\ud800@example.com","password":"correct horse battery staple"}');
+    expect(surrogate.status).toBe(400);
+    expect(surrogate.body.message).toEqual(['Request body holds malformed Unicode']);
+    const proto = await request(app.url).post('/auth/register').set('Content-Type', 'application/json').send('{"__proto__":{"admin":true},"email":"p@example.com","password":"correct horse battery staple"}');
+    expect(proto.status).toBe(400);
+    expect(proto.body.code).toBe('validation_failed');
+  });
+
   it('answers 415 unsupported_media_type for a body that is not JSON', async () => {
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml']) {
       const response = await request(app.url).post('/auth/login').set('Content-Type', type).send('email=a@example.com&password=x');

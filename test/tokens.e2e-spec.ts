@@ -143,6 +143,7 @@ describe('sessions', () => {
     const user = await register(app);
     await login(user.email, 'laptop-browser/2.0');
     const mine = await authed(app, 'get', '/auth/sessions', user.accessToken).expect(200);
+    expect(mine.headers['cache-control']).toBe('no-store');
     expect(mine.body).toHaveLength(2);
     for (const session of mine.body) {
       expect(Object.keys(session).sort()).toEqual(['createdAt', 'expiresAt', 'id', 'ip', 'lastUsedAt', 'userAgent']);

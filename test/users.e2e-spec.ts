@@ -78,7 +78,10 @@ describe('GET /users/me', () => {
     ['a wrong issuer', () => signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['user'], { iss: 'someone-else' }))],
     ['a wrong audience', () => signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['user'], { aud: 'other-api' }))],
     ['nbf in the future', () => signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['user'], { nbf: Math.floor(Date.now() / 1000) + 3600 }))],
-    ['a JWT that is not an access token (typ)', () => signJwt({ alg: 'HS256', typ: 'JWT' }, accessClaims(alice.user.id))],
+    ['a JWT that is not an access token (typ JWT, right kid)', () => signJwt({ ...ACCESS_HEADER, typ: 'JWT' }, accessClaims(alice.user.id))],
+    ['a JWT without typ (right kid)', () => signJwt({ alg: 'HS256', kid: ACCESS_HEADER.kid }, accessClaims(alice.user.id))],
+    ['an x5c header (even validly signed)', () => signJwt({ ...ACCESS_HEADER, x5c: ['MIIB'] }, accessClaims(alice.user.id))],
+    ['a crit header (even validly signed)', () => signJwt({ ...ACCESS_HEADER, crit: ['exp'] }, accessClaims(alice.user.id))],
     ['an unknown role claim', () => signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['superuser']))],
     ['non-base64 garbage', () => 'abc.def.ghi'],
     ['a token over 8 KiB', () => signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['user'], { pad: 'x'.repeat(9000) }))],
@@ -97,6 +100,16 @@ describe('GET /users/me', () => {
     const now = Math.floor(Date.now() / 1000);
     const token = signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['user'], { iat: now - 1000, exp: now - 61 }));
     expectUnauthorized(await authed(app, 'get', '/users/me', token), 'token_expired');
+  });
+
+  it('allows a clock leeway of at most 60 seconds (30 s here) on exp, nbf and iat', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const within = { iat: now + 10, nbf: now + 10, exp: now - 10 };
+    await authed(app, 'get', '/users/me', signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['user'], within))).expect(200);
+    for (const beyond of [{ exp: now - 61 }, { nbf: now + 61 }, { iat: now + 61 }]) {
+      const response = await authed(app, 'get', '/users/me', signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['user'], beyond)));
+      expect(response.status, JSON.stringify(beyond)).toBe(401);
+    }
   });
 
   it('accepts a hand-signed token with every claim right (so the forgeries above fail for their flaw alone)', async () => {
