@@ -3,7 +3,7 @@ import { PasswordService } from './password.service';
 import type { UsersConfig } from './users.config';
 
 function config(overrides: Partial<UsersConfig['passwordPolicy']> = {}): UsersConfig {
-  return { bcryptCost: 4, admin: undefined, passwordPolicy: { minLength: 8, maxLength: 128, rejectCommon: true, ...overrides } };
+  return { bcryptCost: 4, bcryptConcurrency: 2, admin: undefined, passwordPolicy: { minLength: 8, maxLength: 128, rejectCommon: true, ...overrides } };
 }
 
 describe('PasswordService hashing', () => {
@@ -111,5 +111,18 @@ describe('PasswordService.policyViolations', () => {
     const strict = new PasswordService(config({ minLength: 12 }));
     expect(strict.policyViolations('Zebra-Quartz')).toEqual([]);
     expect(strict.policyViolations('Zebra-Quart')).toEqual(['password must be at least 12 characters long']);
+  });
+});
+
+describe('PasswordService concurrency', () => {
+  it('runs at most bcryptConcurrency bcrypt operations at a time, queueing the rest', async () => {
+    const service = new PasswordService({ ...config(), bcryptConcurrency: 1 });
+    const hash = await service.hash('correct horse battery staple');
+    const slots = (service as unknown as { bcryptSlots: { activeCount: number; pendingCount: number } }).bcryptSlots;
+    const verifications = Array.from({ length: 4 }, () => service.verify('correct horse battery staple', hash));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(slots.activeCount).toBe(1);
+    expect(slots.pendingCount).toBe(3);
+    expect(await Promise.all(verifications)).toEqual([true, true, true, true]);
   });
 });

@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
 import * as bcrypt from 'bcrypt';
+import pLimit, { LimitFunction } from 'p-limit';
 import { dictionary } from '@zxcvbn-ts/language-common';
 import { usersConfig, UsersConfig } from './users.config';
 
@@ -10,14 +11,17 @@ import { usersConfig, UsersConfig } from './users.config';
  * bcrypt reads only the first 72 bytes of its input, so passwords are pre-hashed:
  * bcrypt(base64(SHA-256(NFKC(password)))). Every character counts, and two passwords
  * that differ after byte 72 never match. Hashing runs on libuv's thread pool (async
- * bcrypt), never on the event loop.
+ * bcrypt), never on the event loop, and at most `bcryptConcurrency` (default: the core
+ * count) at a time: libuv's four threads on a two-core machine starve the event loop.
  */
 @Injectable()
 export class PasswordService implements OnModuleInit {
   private readonly commonPasswords: ReadonlySet<string>;
   private dummyHash: Promise<string>;
+  private readonly bcryptSlots: LimitFunction;
 
   constructor(@Inject(usersConfig.KEY) private readonly config: UsersConfig) {
+    this.bcryptSlots = pLimit(config.bcryptConcurrency);
     const { minLength, rejectCommon } = config.passwordPolicy;
     const common = rejectCommon ? dictionary['passwords-common'] : [];
     this.commonPasswords = new Set(common.filter((word) => word.length >= minLength).map((word) => word.toLowerCase()));
@@ -28,16 +32,18 @@ export class PasswordService implements OnModuleInit {
   }
 
   hash(password: string): Promise<string> {
-    return bcrypt.hash(this.prehash(password), this.config.bcryptCost);
+    const input = this.prehash(password);
+    return this.bcryptSlots(() => bcrypt.hash(input, this.config.bcryptCost));
   }
 
   verify(password: string, hash: string): Promise<boolean> {
-    return bcrypt.compare(this.prehash(password), hash);
+    const input = this.prehash(password);
+    return this.bcryptSlots(() => bcrypt.compare(input, hash));
   }
 
   /** Spends the time of a real verification, so an unknown account answers as slowly as a wrong password. */
   async verifyDummy(password: string): Promise<false> {
-    await bcrypt.compare(this.prehash(password), await this.dummyHash);
+    await this.verify(password, await this.dummyHash);
     return false;
   }
 

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { registerAs } from '@nestjs/config';
 import { ConfigError, env } from '../config/env';
 
@@ -14,6 +15,8 @@ export const usersConfig = registerAs('users', () => {
   }
   return {
     bcryptCost,
+    /** bcrypt operations at a time; more than the cores only queue, and starve the event loop. */
+    bcryptConcurrency: env.int('BCRYPT_CONCURRENCY', availableParallelism(), { min: 1, max: 64 }),
     admin: adminEmail && adminPassword ? { email: adminEmail, password: adminPassword } : undefined,
     passwordPolicy: {
       minLength: env.int('PASSWORD_MIN_LENGTH', 8, { min: 8, max: 128 }),

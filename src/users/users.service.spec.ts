@@ -66,7 +66,7 @@ async function setUp(admin?: UsersConfig['admin']): Promise<Context> {
   const dataDir = mkdtempSync(join(tmpdir(), 'users-service-'));
   cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
   cpSync(template, dataDir, { recursive: true });
-  const config: UsersConfig = { bcryptCost: 4, admin, passwordPolicy: POLICY };
+  const config: UsersConfig = { bcryptCost: 4, bcryptConcurrency: 2, admin, passwordPolicy: POLICY };
   const module = await Test.createTestingModule({
     imports: [
       TypeOrmModule.forRoot({ ...buildDataSourceOptions({ url: undefined, dataDir }), retryAttempts: 0 }),
