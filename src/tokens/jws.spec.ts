@@ -85,6 +85,17 @@ describe.each(ALGORITHMS)('%s', (algorithm) => {
   });
 });
 
+describe('HS256 keys of any length (RFC 2104: longer than the block are hashed first)', () => {
+  it.each([16, 32, 64, 65, 100, 200])('agrees with jose for a %i-byte key', async (bytes) => {
+    const key = createSecretKey(randomBytes(bytes));
+    const kid = keyId(key);
+    const ours = signJws('HS256', key, { kid }, PAYLOAD);
+    await jose.compactVerify(ours, key);
+    const theirs = await new jose.CompactSign(new TextEncoder().encode(JSON.stringify(PAYLOAD))).setProtectedHeader({ alg: 'HS256', kid }).sign(key);
+    expect(verifyJws(theirs, 'HS256', new Map([[kid, key]]))?.payload).toEqual(PAYLOAD);
+  });
+});
+
 describe('algorithm confusion', () => {
   it('an HS256 token signed with the RSA public key (as an HMAC secret) fails under RS256', () => {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
