@@ -1,15 +1,17 @@
 import { join } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
+import { Project } from '../projects/project.entity';
 import { RefreshToken } from '../tokens/refresh-token.entity';
 import { User } from '../users/user.entity';
 import { CreateUsers1763798400000 } from './migrations/1763798400000-CreateUsers';
 import { CreateRefreshTokens1763884800000 } from './migrations/1763884800000-CreateRefreshTokens';
+import { CreateProjects1763971200000 } from './migrations/1763971200000-CreateProjects';
 import type { DatabaseConfig } from './database.config';
 import { createPgliteDriver } from './pglite-driver';
 
 /** Listed, not globbed, so that the same list works from `src/` under the test runner and from `dist/`. */
-export const ENTITIES = [User, RefreshToken];
-export const MIGRATIONS = [CreateUsers1763798400000, CreateRefreshTokens1763884800000];
+export const ENTITIES = [User, RefreshToken, Project];
+export const MIGRATIONS = [CreateUsers1763798400000, CreateRefreshTokens1763884800000, CreateProjects1763971200000];
 
 /** One description of the database for the app (database.module.ts) and the CLI (ormconfig.ts). */
 export function buildDataSourceOptions(config: DatabaseConfig): DataSourceOptions {

@@ -11,6 +11,11 @@ export function isUniqueViolation(error: unknown): boolean {
   return errorCode(error) === '23505';
 }
 
+/** A row points at one that is gone (e.g. a project of a user deleted meanwhile). */
+export function isForeignKeyViolation(error: unknown): boolean {
+  return errorCode(error) === '23503';
+}
+
 /** A value the database refused as malformed: a client's input that slipped past validation. */
 export function isInvalidInput(error: unknown): boolean {
   const code = errorCode(error);
