@@ -1,8 +1,13 @@
-import { Controller, Get, Inject, Injectable, Module, UseGuards } from '@nestjs/common';
+import { CanActivate, Controller, ExecutionContext, Get, Inject, Injectable, Module, UseGuards } from '@nestjs/common';
 import { AuthGuard, PassportStrategy } from '@nestjs/passport';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { Public } from '../src/auth/decorators/public.decorator';
+import { bearerToken } from '../src/auth/bearer-token';
+import { AccessTokenService } from '../src/tokens/access-token.service';
+import { TokensModule } from '../src/tokens/tokens.module';
 
 /**
  * Mounted by the benchmark only (createApp({ modules: [BenchModule] })), never shipped:
@@ -22,8 +27,27 @@ class RecipeJwtStrategy extends PassportStrategy(Strategy, 'recipe-jwt') {
   }
 }
 
+/** Diagnostic only: the product's verification without Passport, to split the guard's cost. */
+@Injectable()
+class VerifyOnlyGuard implements CanActivate {
+  constructor(private readonly tokens: AccessTokenService) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<{ headers: Record<string, string>; user?: unknown }>();
+    const result = this.tokens.verify(bearerToken(request));
+    if (!result.valid) return false;
+    request.user = { id: result.claims.sub, roles: result.claims.roles };
+    return true;
+  }
+}
+
 const delay = monitorEventLoopDelay({ resolution: 1 });
 delay.enable();
+
+// The bench process only: a full GC before reading memory, so that figures compare live
+// memory rather than wherever the collector happened to be.
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
 
 @Controller('bench')
 class BenchController {
@@ -40,10 +64,25 @@ class BenchController {
   }
 
   @Public()
+  @UseGuards(VerifyOnlyGuard)
+  @Get('verify-only')
+  verifyOnly() {
+    return { ok: true };
+  }
+
+  @Public()
   @UseGuards(AuthGuard('recipe-jwt'))
   @Get('recipe')
   recipe() {
     return { ok: true };
+  }
+
+  @Public()
+  @Get('gc')
+  gc() {
+    collectGarbage();
+    collectGarbage();
+    return process.memoryUsage();
   }
 
   /** Event-loop delay since the last call, then reset. */
@@ -57,7 +96,8 @@ class BenchController {
 }
 
 @Module({
+  imports: [TokensModule],
   controllers: [BenchController],
-  providers: [RecipeJwtStrategy, { provide: RECIPE_SECRET, useFactory: () => process.env.JWT_SECRET }],
+  providers: [RecipeJwtStrategy, VerifyOnlyGuard, { provide: RECIPE_SECRET, useFactory: () => process.env.JWT_SECRET }],
 })
 export class BenchModule {}

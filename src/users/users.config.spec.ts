@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../config/env';
 import { usersConfig } from './users.config';
@@ -28,9 +29,10 @@ function configErrorOf(read: () => unknown): ConfigError {
 }
 
 describe('usersConfig', () => {
-  it('defaults: cost 12, no admin, policy 8..128 rejecting common passwords', () => {
+  it('defaults: cost 12, as many bcrypt operations at a time as cores, no admin, policy 8..128 rejecting common passwords', () => {
     expect(usersConfig()).toEqual({
       bcryptCost: 12,
+      bcryptConcurrency: availableParallelism(),
       admin: undefined,
       passwordPolicy: { minLength: 8, maxLength: 128, rejectCommon: true },
     });

@@ -1,26 +1,41 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
+import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../../common/api-error';
 import type { AuthUser } from '../auth-user';
+import { JwtStrategy } from '../strategies/jwt.strategy';
 import { IS_PUBLIC_KEY } from '../decorators/public.decorator';
 
-/** A longer header is refused before any parsing. */
-export const MAX_BEARER_TOKEN_LENGTH = 8192;
-/** The scheme is case-insensitive (RFC 7235); the token is a compact JWS. */
-const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/i;
-
-/** Registered globally in AuthModule: every route needs a valid access token unless it is @Public(). */
+/**
+ * Registered globally in AuthModule: every route needs a valid access token unless it
+ * is @Public(). It authenticates with the `jwt` strategy, synchronously: Passport's
+ * authenticate() middleware builds closures, a promise and six request properties per
+ * call, which cost the benchmark about 11 µs of CPU a request, three times the token
+ * check itself. The strategy's decision and handleRequest() are kept as they are.
+ */
 @Injectable()
 export class JwtAuthGuard extends AuthGuard('jwt') {
-  constructor(private readonly reflector: Reflector) {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly strategy: JwtStrategy,
+  ) {
     super();
   }
 
-  override canActivate(context: ExecutionContext) {
+  override canActivate(context: ExecutionContext): boolean {
     const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]);
     if (isPublic) return true;
-    return super.canActivate(context);
+    const request = context.switchToHttp().getRequest<FastifyRequest & { user?: AuthUser }>();
+    let user: AuthUser | false = false;
+    let error: unknown;
+    try {
+      user = this.strategy.verifyRequest(request);
+    } catch (failure) {
+      error = failure;
+    }
+    request.user = this.handleRequest(error, user);
+    return true;
   }
 
   override handleRequest<TUser = AuthUser>(error: unknown, user: TUser | false): TUser {
@@ -28,16 +43,4 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     if (!user) throw new ApiError(401, 'token_invalid', 'Access token is invalid');
     return user;
   }
-}
-
-/** The compact JWS from `Authorization: Bearer …`, or a 401 that says what is wrong with the header. */
-export function bearerToken(request: { headers: Record<string, string | string[] | undefined> }): string {
-  const header = request.headers.authorization;
-  if (header === undefined || header === '') throw new ApiError(401, 'token_missing', 'Bearer token is missing');
-  if (typeof header !== 'string' || header.length > MAX_BEARER_TOKEN_LENGTH + 7) {
-    throw new ApiError(401, 'token_invalid', 'Access token is invalid');
-  }
-  const match = BEARER.exec(header);
-  if (!match) throw new ApiError(401, 'token_invalid', 'Authorization header must be "Bearer <access token>"');
-  return match[1];
 }

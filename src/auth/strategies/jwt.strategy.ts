@@ -4,14 +4,14 @@ import { ExtractJwt, Strategy } from 'passport-jwt';
 import { ApiError } from '../../common/api-error';
 import { AccessTokenService } from '../../tokens/access-token.service';
 import type { AuthUser } from '../auth-user';
-import { bearerToken } from '../guards/jwt-auth.guard';
+import { bearerToken } from '../bearer-token';
 
 /**
  * The Passport `jwt` strategy. Verification is AccessTokenService's: a prepared key, the
  * algorithm pinned by configuration, kid among our own keys, issuer, audience, expiry
  * and `typ` checked; no database query. passport-jwt's own path would run jsonwebtoken,
  * which has no EdDSA and costs several times the signature check, so `authenticate`
- * is overridden and the rest of Passport (success/fail, the guard) is kept.
+ * is overridden; `passport.authenticate('jwt')` works as with any strategy.
  */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
@@ -25,21 +25,24 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   }
 
   override authenticate(request: Parameters<Strategy['authenticate']>[0]): void {
-    let token: string;
+    let user: AuthUser;
     try {
-      token = bearerToken(request);
+      user = this.verifyRequest(request);
     } catch (error) {
       return this.error(error as Error);
     }
-    const result = this.tokens.verify(token);
+    this.success(user);
+  }
+
+  /** The caller of a request with a valid access token; otherwise a 401 ApiError. Synchronous. */
+  verifyRequest(request: { headers: Record<string, string | string[] | undefined> }): AuthUser {
+    const result = this.tokens.verify(bearerToken(request));
     if (!result.valid) {
-      return this.error(
-        result.expired
-          ? new ApiError(401, 'token_expired', 'Access token has expired; refresh it')
-          : new ApiError(401, 'token_invalid', 'Access token is invalid'),
-      );
+      throw result.expired
+        ? new ApiError(401, 'token_expired', 'Access token has expired; refresh it')
+        : new ApiError(401, 'token_invalid', 'Access token is invalid');
     }
-    this.success(this.validate(result.claims));
+    return this.validate(result.claims);
   }
 
   validate(claims: { sub: string; roles: AuthUser['roles'] }): AuthUser {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../../common/api-error';
-import { bearerToken, MAX_BEARER_TOKEN_LENGTH } from './jwt-auth.guard';
+import { ApiError } from '../common/api-error';
+import { bearerToken, MAX_BEARER_TOKEN_LENGTH } from './bearer-token';
 
 type Headers = Record<string, string | string[] | undefined>;
 
