@@ -1,29 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { configErrorOf, isolateEnv } from '../../test/support/env';
 import { ConfigError, env } from './env';
 
 const VARIABLE = 'ENV_SPEC_VALUE';
-let saved: NodeJS.ProcessEnv;
-
-beforeEach(() => {
-  saved = { ...process.env };
-  delete process.env[VARIABLE];
-});
-
-afterEach(() => {
-  for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
-  Object.assign(process.env, saved);
-});
-
-/** Runs `read` and returns the ConfigError it throws (fails the test when it throws nothing or something else). */
-function configErrorOf(read: () => unknown): ConfigError {
-  try {
-    read();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error('expected a ConfigError, but nothing was thrown');
-}
+isolateEnv([VARIABLE]);
 
 describe('env.int', () => {
   const range = { min: 4, max: 15 };

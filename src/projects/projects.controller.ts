@@ -3,7 +3,7 @@ import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
 import { Roles } from '../auth/decorators/roles.decorator';
 // The same page/limit rules as GET /users (a limit above 100 is served as 100).
-import { ListUsersQuery } from '../users/dto/list-users.query';
+import { PageQuery } from '../common/pagination';
 import { Role } from '../users/role';
 import { CreateProjectDto } from './dto/create-project.dto';
 import { ProjectResponse, toProjectResponse } from './dto/project.response';
@@ -31,8 +31,8 @@ export class ProjectsController {
   /** Declared before ':id' for the reader; the router prefers the static segment anyway. */
   @Get('all')
   @Roles(Role.Admin)
-  async listAll(@Query() query: ListUsersQuery) {
-    const page = await this.projects.listAll(query.page, query.limit);
+  async listAll(@Query() query: PageQuery) {
+    const page = await this.projects.listAll(query);
     return { ...page, items: page.items.map(toProjectResponse) };
   }
 

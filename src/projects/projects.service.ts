@@ -2,9 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { ApiError } from '../common/api-error';
+import { findPage, Page, PageQuery } from '../common/pagination';
 import { isForeignKeyViolation } from '../database/database-errors';
-// Only the page-size cap, shared with GET /users; ProjectsModule does not import UsersModule.
-import { MAX_PAGE_SIZE } from '../users/dto/list-users.query';
 import { Project } from './project.entity';
 
 export interface NewProject {
@@ -67,15 +66,9 @@ export class ProjectsService {
     if (!affected) throw notFound();
   }
 
-  /** Every user's projects, for admins; `limit` is capped like GET /users. */
-  async listAll(page: number, limit: number): Promise<{ items: Project[]; total: number; page: number; limit: number }> {
-    const take = Math.min(limit, MAX_PAGE_SIZE);
-    const [items, total] = await this.projects.findAndCount({
-      order: { createdAt: 'ASC', id: 'ASC' },
-      skip: (page - 1) * take,
-      take,
-    });
-    return { items, total, page, limit: take };
+  /** Every user's projects, for admins, a page at a time like GET /users. */
+  listAll(query: PageQuery): Promise<Page<Project>> {
+    return findPage(this.projects, query, { createdAt: 'ASC', id: 'ASC' });
   }
 }
 

@@ -2,38 +2,22 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError } from '../config/env';
+import { configErrorOf, isolateEnv } from '../../test/support/env';
 import { tokensConfig } from './tokens.config';
 
 const SECRET_32 = 'x'.repeat(32);
-let saved: NodeJS.ProcessEnv;
 let dataDir: string;
 
+isolateEnv(['JWT_SECRET', 'JWT_ALGORITHM', 'JWT_ACCESS_TTL', 'JWT_REFRESH_TTL', 'JWT_ISSUER', 'JWT_AUDIENCE']);
+
 beforeEach(() => {
-  saved = { ...process.env };
-  for (const name of ['JWT_SECRET', 'JWT_ALGORITHM', 'JWT_ACCESS_TTL', 'JWT_REFRESH_TTL', 'JWT_ISSUER', 'JWT_AUDIENCE']) {
-    delete process.env[name];
-  }
   dataDir = mkdtempSync(join(tmpdir(), 'tokens-config-'));
   process.env.DATA_DIR = dataDir;
-  process.env.NODE_ENV = 'test';
 });
 
 afterEach(() => {
-  for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
-  Object.assign(process.env, saved);
   rmSync(dataDir, { recursive: true, force: true });
 });
-
-function configErrorOf(read: () => unknown): ConfigError {
-  try {
-    read();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error('expected a ConfigError, but nothing was thrown');
-}
 
 describe('tokensConfig with NODE_ENV=production', () => {
   beforeEach(() => {

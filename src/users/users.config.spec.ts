@@ -1,32 +1,9 @@
 import { availableParallelism } from 'node:os';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError } from '../config/env';
+import { describe, expect, it } from 'vitest';
+import { configErrorOf, isolateEnv } from '../../test/support/env';
 import { usersConfig } from './users.config';
 
-let saved: NodeJS.ProcessEnv;
-
-beforeEach(() => {
-  saved = { ...process.env };
-  for (const name of ['BCRYPT_COST', 'ADMIN_EMAIL', 'ADMIN_PASSWORD', 'PASSWORD_MIN_LENGTH', 'PASSWORD_REJECT_COMMON']) {
-    delete process.env[name];
-  }
-  process.env.NODE_ENV = 'test';
-});
-
-afterEach(() => {
-  for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
-  Object.assign(process.env, saved);
-});
-
-function configErrorOf(read: () => unknown): ConfigError {
-  try {
-    read();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error('expected a ConfigError, but nothing was thrown');
-}
+isolateEnv(['BCRYPT_COST', 'ADMIN_EMAIL', 'ADMIN_PASSWORD', 'PASSWORD_MIN_LENGTH', 'PASSWORD_REJECT_COMMON']);
 
 describe('usersConfig', () => {
   it('defaults: cost 12, as many bcrypt operations at a time as cores, no admin, policy 8..128 rejecting common passwords', () => {

@@ -2,8 +2,8 @@ import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Que
 import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
 import { Roles } from '../auth/decorators/roles.decorator';
+import { PageQuery } from '../common/pagination';
 import { ChangePasswordDto } from './dto/change-password.dto';
-import { ListUsersQuery } from './dto/list-users.query';
 import { UpdateProfileDto } from './dto/update-profile.dto';
 import { UpdateRolesDto } from './dto/update-roles.dto';
 import { toUserResponse, UserResponse } from './dto/user.response';
@@ -34,8 +34,8 @@ export class UsersController {
 
   @Get()
   @Roles(Role.Admin)
-  async list(@Query() query: ListUsersQuery) {
-    const page = await this.users.list(query.page, query.limit);
+  async list(@Query() query: PageQuery) {
+    const page = await this.users.list(query);
     return { ...page, items: page.items.map(toUserResponse) };
   }
 

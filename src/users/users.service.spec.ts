@@ -165,17 +165,17 @@ describe('UsersService', () => {
     const created: User[] = [];
     for (const name of ['charlie', 'alice', 'bob']) created.push(await users.create({ email: `${name}@example.com`, password: PASSWORD }));
 
-    const first = await users.list(1, 2);
+    const first = await users.list({ page: 1, limit: 2 });
     expect(first).toMatchObject({ total: 3, page: 1, limit: 2 });
     expect(first.items.map((user) => user.email)).toEqual(['charlie@example.com', 'alice@example.com']);
-    const second = await users.list(2, 2);
+    const second = await users.list({ page: 2, limit: 2 });
     expect(second).toMatchObject({ total: 3, page: 2, limit: 2 });
     expect(second.items.map((user) => user.email)).toEqual(['bob@example.com']);
-    expect((await users.list(3, 2)).items).toEqual([]);
+    expect((await users.list({ page: 3, limit: 2 })).items).toEqual([]);
 
     // The order is the creation time, not the order rows happen to be stored in.
     await dataSource.query(`UPDATE users SET created_at = now() - interval '1 day' WHERE id = $1`, [created[2].id]);
-    expect((await users.list(1, 10)).items.map((user) => user.email)).toEqual([
+    expect((await users.list({ page: 1, limit: 10 })).items.map((user) => user.email)).toEqual([
       'bob@example.com',
       'charlie@example.com',
       'alice@example.com',
@@ -187,11 +187,11 @@ describe('UsersService', () => {
     await dataSource.query(
       `INSERT INTO users (email, password_hash) SELECT 'user' || i || '@example.com', 'not-a-real-hash' FROM generate_series(1, 101) AS i`,
     );
-    const page = await users.list(1, 1000);
+    const page = await users.list({ page: 1, limit: 1000 });
     expect(page.limit).toBe(100);
     expect(page.total).toBe(101);
     expect(page.items).toHaveLength(100);
-    const rest = await users.list(2, 1000);
+    const rest = await users.list({ page: 2, limit: 1000 });
     expect(rest.items).toHaveLength(1);
     expect(new Set([...page.items, ...rest.items].map((user) => user.id)).size).toBe(101);
   });

@@ -2,10 +2,10 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/comm
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import { ApiError } from '../common/api-error';
+import { findPage, Page, PageQuery } from '../common/pagination';
 import { ConfigError } from '../config/env';
 import { isUniqueViolation } from '../database/database-errors';
 import { RefreshTokensService } from '../tokens/refresh-tokens.service';
-import { MAX_PAGE_SIZE } from './dto/list-users.query';
 import { PasswordService } from './password.service';
 import { Role } from './role';
 import { User } from './user.entity';
@@ -121,14 +121,8 @@ export class UsersService implements OnApplicationBootstrap {
     return this.users.save(user);
   }
 
-  async list(page: number, limit: number): Promise<{ items: User[]; total: number; page: number; limit: number }> {
-    const take = Math.min(limit, MAX_PAGE_SIZE);
-    const [items, total] = await this.users.findAndCount({
-      order: { createdAt: 'ASC', id: 'ASC' },
-      skip: (page - 1) * take,
-      take,
-    });
-    return { items, total, page, limit: take };
+  list(query: PageQuery): Promise<Page<User>> {
+    return findPage(this.users, query, { createdAt: 'ASC', id: 'ASC' });
   }
 }
 
