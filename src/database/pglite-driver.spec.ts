@@ -1,36 +1,18 @@
 import 'reflect-metadata';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useMigratedPglite } from '../../test/support/pglite-template';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { User } from '../users/user.entity';
 import { buildDataSourceOptions, MIGRATIONS } from './data-source-options';
 import { createPgliteDriver } from './pglite-driver';
 
 const HASH = '$2b$04$' + 'a'.repeat(53);
-const cleanups: Array<() => Promise<void> | void> = [];
-let template: string;
-
-// Creating a PGlite cluster takes seconds; migrating one and copying it per test takes a fraction of that.
-beforeAll(async () => {
-  template = mkdtempSync(join(tmpdir(), 'pglite-driver-template-'));
-  const dataSource = new DataSource(buildDataSourceOptions({ url: undefined, dataDir: template }));
-  await dataSource.initialize(); // runs the real migrations
-  await dataSource.destroy();
-}, 120_000);
-
-afterAll(() => rmSync(template, { recursive: true, force: true }));
-
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
+const pglite = useMigratedPglite('pglite-driver');
 
 /** A DataSource on a temp directory of its own, holding a copy of the migrated template. */
 async function openDataSource(leaseTimeoutMs?: number): Promise<DataSource> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'pglite-driver-'));
-  cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-  cpSync(template, dataDir, { recursive: true });
+  const dataDir = pglite.dataDir();
   const options = buildDataSourceOptions({ url: undefined, dataDir });
   const dataSource = new DataSource(
     leaseTimeoutMs === undefined
@@ -38,7 +20,7 @@ async function openDataSource(leaseTimeoutMs?: number): Promise<DataSource> {
       : ({ ...options, driver: createPgliteDriver(join(dataDir, 'pgdata'), leaseTimeoutMs) } as DataSourceOptions),
   );
   await dataSource.initialize();
-  cleanups.push(async () => {
+  pglite.afterThisTest(async () => {
     if (dataSource.isInitialized) await dataSource.destroy();
   });
   return dataSource;

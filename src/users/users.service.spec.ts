@@ -1,14 +1,11 @@
-import { createSecretKey } from 'node:crypto';
 import 'reflect-metadata';
-import { randomUUID } from 'node:crypto';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createSecretKey, randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useMigratedPglite } from '../../test/support/pglite-template';
 import { ApiError } from '../common/api-error';
 import { ConfigError } from '../config/env';
 import { buildDataSourceOptions } from '../database/data-source-options';
@@ -36,23 +33,9 @@ const TOKENS: TokensConfig = {
   refreshTtlSeconds: 86400,
 };
 
-let template: string;
-const cleanups: Array<() => Promise<void> | void> = [];
+const pglite = useMigratedPglite('users-service');
 
-// Creating a PGlite cluster takes seconds; migrating one and copying it per test takes a fraction of that.
-beforeAll(async () => {
-  Logger.overrideLogger(false);
-  template = mkdtempSync(join(tmpdir(), 'users-service-template-'));
-  const dataSource = new DataSource(buildDataSourceOptions({ url: undefined, dataDir: template }));
-  await dataSource.initialize(); // runs the real migrations
-  await dataSource.destroy();
-}, 120_000);
-
-afterAll(() => rmSync(template, { recursive: true, force: true }));
-
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
+beforeAll(() => Logger.overrideLogger(false));
 
 interface Context {
   module: TestingModule;
@@ -63,9 +46,7 @@ interface Context {
 
 /** UsersService over a real PGlite database in a temp directory of its own. */
 async function setUp(admin?: UsersConfig['admin']): Promise<Context> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'users-service-'));
-  cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-  cpSync(template, dataDir, { recursive: true });
+  const dataDir = pglite.dataDir();
   const config: UsersConfig = { bcryptCost: 4, bcryptConcurrency: 2, admin, passwordPolicy: POLICY };
   const module = await Test.createTestingModule({
     imports: [
@@ -80,7 +61,7 @@ async function setUp(admin?: UsersConfig['admin']): Promise<Context> {
       { provide: tokensConfig.KEY, useValue: TOKENS },
     ],
   }).compile();
-  cleanups.push(() => module.close());
+  pglite.afterThisTest(() => module.close());
   return { module, users: module.get(UsersService), passwords: module.get(PasswordService), dataSource: module.get(DataSource) };
 }
 
