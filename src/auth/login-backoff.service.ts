@@ -1,10 +1,8 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { ApiError } from '../common/api-error';
 import { authConfig, AuthConfig } from './auth.config';
 import { COUNTER_STORE, CounterStore } from './rate-limit/counter-store';
-
-const logger = new Logger('RateLimit');
 
 /**
  * Per-account back-off (OWASP ASVS 2.2.1): after `threshold` failed logins for one
@@ -22,7 +20,7 @@ export class LoginBackoffService {
 
   /** 429 rate_limited with Retry-After while the account is in back-off. */
   async assertAllowed(email: string): Promise<void> {
-    const blocked = await this.safely(() => this.store.blockedFor(this.keys(email).blocked), 0);
+    const blocked = await this.store.blockedFor(this.keys(email).blocked);
     if (blocked > 0) {
       throw new ApiError(429, 'rate_limited', 'Too many failed logins for this account; retry later', {
         retryAfterSeconds: Math.ceil(blocked / 1000),
@@ -33,31 +31,19 @@ export class LoginBackoffService {
   async recordFailure(email: string): Promise<void> {
     const { threshold, windowSeconds, maxSeconds } = this.config.loginBackoff;
     const keys = this.keys(email);
-    await this.safely(async () => {
-      const { count } = await this.store.increment(keys.failures, windowSeconds * 1000);
-      if (count < threshold) return;
-      const delaySeconds = Math.min(2 ** (count - threshold), maxSeconds);
-      await this.store.block(keys.blocked, delaySeconds * 1000);
-    }, undefined);
+    const { count } = await this.store.increment(keys.failures, windowSeconds * 1000);
+    if (count < threshold) return;
+    const delaySeconds = Math.min(2 ** (count - threshold), maxSeconds);
+    await this.store.block(keys.blocked, delaySeconds * 1000);
   }
 
   async recordSuccess(email: string): Promise<void> {
     const keys = this.keys(email);
-    await this.safely(() => this.store.reset(keys.failures, keys.blocked), undefined);
+    await this.store.reset(keys.failures, keys.blocked);
   }
 
   private keys(email: string) {
     const account = createHash('sha256').update(email.trim().toLowerCase()).digest('base64url');
     return { failures: `login-failures:${account}`, blocked: `login-blocked:${account}` };
-  }
-
-  /** A failing store (Redis down) never takes login down with it. */
-  private async safely<T>(run: () => Promise<T>, fallback: T): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      logger.warn(`Rate-limit store unavailable: ${(error as Error).message}`);
-      return fallback;
-    }
   }
 }

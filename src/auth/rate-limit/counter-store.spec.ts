@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CounterStore, MemoryCounterStore } from './counter-store';
+import { CounterStore, FailOpenCounterStore, MemoryCounterStore } from './counter-store';
 import { RedisCounterStore } from './redis-counter-store';
 
 // The same behaviour from both stores; the Redis one against the real Redis at 127.0.0.1:6379.
@@ -10,6 +11,7 @@ const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true });
 const stores: Array<[string, () => CounterStore]> = [
   ['memory', () => new MemoryCounterStore()],
   ['redis', () => new RedisCounterStore(redis, prefix)],
+  ['fail-open over redis', () => new FailOpenCounterStore(new RedisCounterStore(redis, `${prefix}fail-open:`))],
 ];
 
 afterAll(async () => {
@@ -69,6 +71,25 @@ describe('redis counter store', () => {
       expect((await second.increment('shared', 10_000)).count).toBe(2);
     } finally {
       await other.quit();
+    }
+  });
+});
+
+describe('fail-open counter store', () => {
+  it('answers "no count, no block" when the store it wraps fails, and says so in the log', async () => {
+    const lines: string[] = [];
+    Logger.overrideLogger({ log: () => undefined, error: () => undefined, warn: (message: string) => void lines.push(message) });
+    try {
+      const down = new RedisCounterStore(new Redis('redis://127.0.0.1:1', { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 }), prefix);
+      const store = new FailOpenCounterStore(down);
+      expect(await store.increment('x', 1000)).toEqual({ count: 0, resetInMs: 1000 });
+      expect(await store.blockedFor('x')).toBe(0);
+      await store.block('x', 1000);
+      await store.reset('x');
+      expect(lines.filter((line) => line.includes('Rate-limit store unavailable'))).toHaveLength(4);
+      await store.close();
+    } finally {
+      Logger.overrideLogger(false);
     }
   });
 });

@@ -1,3 +1,5 @@
+import { Logger } from '@nestjs/common';
+
 /**
  * The counters behind the rate limits and the login back-off: in this process by
  * default, in Redis when REDIS_URL is set so that every instance shares them.
@@ -12,6 +14,46 @@ export interface CounterStore {
 }
 
 export const COUNTER_STORE = Symbol('COUNTER_STORE');
+
+const logger = new Logger('RateLimit');
+
+/**
+ * A store that never fails its callers: when the one it wraps does (Redis down), the
+ * failure is logged and the answer is "no count, no block". Rate limits and the login
+ * back-off are then off, but login stays available, and bcrypt's cost still bounds guessing.
+ */
+export class FailOpenCounterStore implements CounterStore {
+  constructor(private readonly store: CounterStore & { close?: () => unknown }) {}
+
+  increment(key: string, windowMs: number) {
+    return this.safely(() => this.store.increment(key, windowMs), { count: 0, resetInMs: windowMs });
+  }
+
+  blockedFor(key: string) {
+    return this.safely(() => this.store.blockedFor(key), 0);
+  }
+
+  block(key: string, ms: number) {
+    return this.safely(() => this.store.block(key, ms), undefined);
+  }
+
+  reset(...keys: string[]) {
+    return this.safely(() => this.store.reset(...keys), undefined);
+  }
+
+  async close(): Promise<void> {
+    await this.store.close?.();
+  }
+
+  private async safely<T>(run: () => Promise<T>, fallback: T): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      logger.warn(`Rate-limit store unavailable, request let through: ${(error as Error).message}`);
+      return fallback;
+    }
+  }
+}
 
 export class MemoryCounterStore implements CounterStore {
   private readonly entries = new Map<string, { value: number; expiresAt: number }>();

@@ -1,7 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { describe, expect, it } from 'vitest';
-import { CounterStore, MemoryCounterStore } from './counter-store';
+import { CounterStore, FailOpenCounterStore, MemoryCounterStore } from './counter-store';
 import { CounterThrottlerStorage } from './counter-throttler.storage';
+import type { AuthConfig } from '../auth.config';
+import { LoginBackoffService } from '../login-backoff.service';
 
 Logger.overrideLogger(false);
 
@@ -17,14 +19,31 @@ describe('CounterThrottlerStorage', () => {
     expect((await storage.increment('other', 60_000, 3, 30_000)).isBlocked).toBe(false);
   });
 
-  it('lets requests through when the store fails (Redis down)', async () => {
+  it('lets requests through when the store fails (Redis down), through the fail-open store', async () => {
     const failing: CounterStore = {
       increment: () => Promise.reject(new Error('connection refused')),
       blockedFor: () => Promise.reject(new Error('connection refused')),
       block: () => Promise.reject(new Error('connection refused')),
       reset: () => Promise.reject(new Error('connection refused')),
     };
-    const storage = new CounterThrottlerStorage(failing);
+    const storage = new CounterThrottlerStorage(new FailOpenCounterStore(failing));
     expect((await storage.increment('k', 60_000, 1, 60_000)).isBlocked).toBe(false);
+  });
+});
+
+describe('LoginBackoffService on a failing store', () => {
+  it('neither blocks nor throws: login stays available when Redis is down', async () => {
+    const failing: CounterStore = {
+      increment: () => Promise.reject(new Error('connection refused')),
+      blockedFor: () => Promise.reject(new Error('connection refused')),
+      block: () => Promise.reject(new Error('connection refused')),
+      reset: () => Promise.reject(new Error('connection refused')),
+    };
+    const config = { loginBackoff: { threshold: 1, windowSeconds: 60, maxSeconds: 60 } } as AuthConfig;
+    const backoff = new LoginBackoffService(new FailOpenCounterStore(failing), config);
+    await backoff.recordFailure('a@example.com');
+    await backoff.recordFailure('a@example.com');
+    await expect(backoff.assertAllowed('a@example.com')).resolves.toBeUndefined();
+    await expect(backoff.recordSuccess('a@example.com')).resolves.toBeUndefined();
   });
 });

@@ -1,32 +1,22 @@
-import { Logger } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { CounterStore } from './counter-store';
-
-const logger = new Logger('RateLimit');
 
 /**
  * @nestjs/throttler's storage on our CounterStore, so that the same counters (in memory,
  * or in Redis shared by every instance) serve the IP limits and the login back-off.
- * If the store fails (Redis down), requests are let through and the failure is logged:
- * login stays available, and bcrypt's cost still bounds guessing.
  */
 export class CounterThrottlerStorage implements ThrottlerStorage {
   constructor(private readonly store: CounterStore) {}
 
   async increment(key: string, ttl: number, limit: number, blockDuration: number) {
-    try {
-      const blockKey = `throttle:${key}:blocked`;
-      const blocked = await this.store.blockedFor(blockKey);
-      if (blocked > 0) return record(limit + 1, blocked, blocked);
-      const { count, resetInMs } = await this.store.increment(`throttle:${key}`, ttl);
-      if (count <= limit) return record(count, resetInMs, 0);
-      const blockMs = blockDuration > 0 ? blockDuration : resetInMs;
-      await this.store.block(blockKey, blockMs);
-      return record(count, resetInMs, blockMs);
-    } catch (error) {
-      logger.warn(`Rate-limit store unavailable, request let through: ${(error as Error).message}`);
-      return record(0, ttl, 0);
-    }
+    const blockKey = `throttle:${key}:blocked`;
+    const blocked = await this.store.blockedFor(blockKey);
+    if (blocked > 0) return record(limit + 1, blocked, blocked);
+    const { count, resetInMs } = await this.store.increment(`throttle:${key}`, ttl);
+    if (count <= limit) return record(count, resetInMs, 0);
+    const blockMs = blockDuration > 0 ? blockDuration : resetInMs;
+    await this.store.block(blockKey, blockMs);
+    return record(count, resetInMs, blockMs);
   }
 }
 

@@ -2,7 +2,7 @@ import { Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import Redis from 'ioredis';
 import { authConfig, AuthConfig } from '../auth.config';
-import { COUNTER_STORE, CounterStore, MemoryCounterStore } from './counter-store';
+import { COUNTER_STORE, CounterStore, FailOpenCounterStore, MemoryCounterStore } from './counter-store';
 import { RedisCounterStore } from './redis-counter-store';
 
 const logger = new Logger('RateLimit');
@@ -16,11 +16,12 @@ const logger = new Logger('RateLimit');
       inject: [authConfig.KEY],
       useFactory: async ({ redis }: AuthConfig): Promise<CounterStore> => {
         if (!redis) return new MemoryCounterStore();
+        // Every consumer (throttler, back-off) gets the Redis store through the fail-open wrapper.
         // Fail fast rather than queue: a request never waits long on an unreachable Redis.
         const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 });
         client.on('error', () => undefined); // reported where a command fails; ioredis reconnects by itself
         await client.connect().catch((error: Error) => logger.warn(`Redis unreachable at start (${error.message}); retrying in the background`));
-        return new RedisCounterStore(client, redis.prefix);
+        return new FailOpenCounterStore(new RedisCounterStore(client, redis.prefix));
       },
     },
   ],
