@@ -94,16 +94,13 @@ export class RefreshTokensService {
   }
 
   async revokeAllForUser(userId: string, reason: RevocationReason, manager: EntityManager = this.tokens.manager): Promise<void> {
-    await manager.update(RefreshToken, { userId, revokedAt: IsNull() }, { revokedAt: () => 'now()', revokedReason: reason });
+    await this.revokeLive({ userId }, reason, manager);
   }
 
   /** Ends one of the caller's live sessions; 404 when it is not one of them. */
   async revokeSession(userId: string, sessionId: string): Promise<void> {
-    const result = await this.tokens.update(
-      { userId, familyId: sessionId, revokedAt: IsNull() },
-      { revokedAt: () => 'now()', revokedReason: 'session_revoked' },
-    );
-    if (!result.affected) throw new ApiError(404, 'not_found', 'Session not found');
+    const revoked = await this.revokeLive({ userId, familyId: sessionId }, 'session_revoked');
+    if (revoked === 0) throw new ApiError(404, 'not_found', 'Session not found');
   }
 
   /** The user's live sessions: families whose current token is neither revoked nor expired. */
@@ -158,7 +155,17 @@ export class RefreshTokensService {
   }
 
   private async revokeFamily(familyId: string, reason: RevocationReason): Promise<void> {
-    await this.tokens.update({ familyId, revokedAt: IsNull() }, { revokedAt: () => 'now()', revokedReason: reason });
+    await this.revokeLive({ familyId }, reason);
+  }
+
+  /** Revokes the not-yet-revoked tokens that match; spent ones keep `rotated`. Returns how many. */
+  private async revokeLive(
+    where: Partial<Pick<RefreshToken, 'userId' | 'familyId'>>,
+    reason: RevocationReason,
+    manager: EntityManager = this.tokens.manager,
+  ): Promise<number> {
+    const result = await manager.update(RefreshToken, { ...where, revokedAt: IsNull() }, { revokedAt: () => 'now()', revokedReason: reason });
+    return result.affected ?? 0;
   }
 
   private async insert(
