@@ -7,6 +7,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { toErrorResponse } from './common/error-response';
+import { setupOpenApi } from './common/openapi-document';
 import { registerJsonBodyParser } from './common/json-body';
 import { createValidationPipe } from './common/validation';
 import { appConfig, AppConfig } from './config/app.config';
@@ -65,6 +66,7 @@ async function configureApp(app: NestFastifyApplication): Promise<void> {
   // With CORS_ORIGINS unset no CORS headers are sent, so browsers allow no cross-origin call.
   if (config.corsOrigins.length > 0) app.enableCors({ origin: config.corsOrigins, credentials: true });
 
+  setupOpenApi(app);
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter());
   app.enableShutdownHooks();

@@ -15,10 +15,13 @@ import {
   Res,
   UseGuards,
 } from '@nestjs/common';
+import { ApiBody, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../common/api-error';
-import type { ClientInfo, SessionView } from '../tokens/refresh-tokens.service';
+import { ApiErrors } from '../common/openapi';
+import { SessionView } from '../tokens/dto/session.view';
+import type { ClientInfo } from '../tokens/refresh-tokens.service';
 import type { User } from '../users/user.entity';
 import { authConfig, AuthConfig } from './auth.config';
 import type { AuthUser } from './auth-user';
@@ -28,7 +31,8 @@ import { CurrentUser } from './decorators/current-user.decorator';
 import { Public } from './decorators/public.decorator';
 import { RefreshTokenDto } from './dto/refresh-token.dto';
 import { RegisterDto } from './dto/register.dto';
-import type { TokenResponse } from './dto/token.response';
+import { LoginDto } from './dto/login.dto';
+import { TokenResponse } from './dto/token.response';
 import { LocalAuthGuard } from './guards/local-auth.guard';
 import { clearRefreshCookie, readRefreshCookie, setRefreshCookie } from './refresh-cookie';
 
@@ -37,6 +41,7 @@ const LoggedInUser = createParamDecorator(
   (_: unknown, context: ExecutionContext): User => context.switchToHttp().getRequest<{ user: User }>().user,
 );
 
+@ApiTags('auth')
 @Controller('auth')
 export class AuthController {
   constructor(
@@ -48,6 +53,9 @@ export class AuthController {
   @UseGuards(ThrottlerGuard)
   @Post('register')
   @Header('Cache-Control', 'no-store')
+  @ApiOperation({ summary: 'Create an account and open a session' })
+  @ApiCreatedResponse({ type: TokenResponse })
+  @ApiErrors({ 400: 'validation_failed: an invalid email, or a password outside the policy' }, 409, 429)
   async register(@Body() body: RegisterDto, @Client() client: ClientInfo, @Res({ passthrough: true }) reply: FastifyReply) {
     return this.withCookie(reply, await this.auth.register(body, client));
   }
@@ -58,6 +66,10 @@ export class AuthController {
   @Post('login')
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
+  @ApiOperation({ summary: 'Log in with email and password and open a session' })
+  @ApiBody({ type: LoginDto })
+  @ApiOkResponse({ type: TokenResponse })
+  @ApiErrors(400, { 401: 'invalid_credentials: "Invalid email or password", alike for an unknown email and a wrong password' }, 429)
   async login(@LoggedInUser() user: User, @Client() client: ClientInfo, @Res({ passthrough: true }) reply: FastifyReply) {
     return this.withCookie(reply, await this.auth.openSession(user, client));
   }
@@ -66,6 +78,12 @@ export class AuthController {
   @Post('refresh')
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
+  @ApiOperation({ summary: 'Rotate a refresh token: the presented one is spent, a new pair is returned' })
+  @ApiOkResponse({ type: TokenResponse })
+  @ApiErrors(400, {
+    401: 'refresh_token_invalid (unknown, expired, revoked) or refresh_token_reused (a spent token: its whole family is revoked)',
+    503: 'database_unavailable, with Retry-After; the presented token is not spent',
+  })
   async refresh(
     @Body() body: RefreshTokenDto,
     @Req() request: FastifyRequest,
@@ -81,6 +99,9 @@ export class AuthController {
   @Public()
   @Post('logout')
   @HttpCode(204)
+  @ApiOperation({ summary: "End the presented token's session (any token of the family, current or spent)" })
+  @ApiNoContentResponse({ description: 'Also for an unknown token; the cookie is cleared' })
+  @ApiErrors({ 400: 'validation_failed: a malformed body' })
   async logout(@Body() body: RefreshTokenDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const presented = this.presentedToken(body, request);
     if (presented) await this.auth.logout(presented);
@@ -89,6 +110,8 @@ export class AuthController {
 
   @Post('logout-all')
   @HttpCode(204)
+  @ApiOperation({ summary: 'End every session of the caller' })
+  @ApiNoContentResponse({ description: 'Every refresh token of the caller is revoked' })
   async logoutAll(@CurrentUser() caller: AuthUser, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
     await this.auth.logoutEverywhere(caller.id);
     if (this.config.cookies) clearRefreshCookie(reply);
@@ -96,12 +119,17 @@ export class AuthController {
 
   @Get('sessions')
   @Header('Cache-Control', 'no-store')
+  @ApiOperation({ summary: "The caller's live sessions" })
+  @ApiOkResponse({ type: [SessionView] })
   sessions(@CurrentUser() caller: AuthUser): Promise<SessionView[]> {
     return this.auth.listSessions(caller.id);
   }
 
   @Delete('sessions/:id')
   @HttpCode(204)
+  @ApiOperation({ summary: "End one of the caller's sessions" })
+  @ApiNoContentResponse({ description: "That session's refresh tokens are revoked" })
+  @ApiErrors({ 400: 'validation_failed: the id is not a UUID', 404: "not_found: not one of the caller's sessions" })
   endSession(@CurrentUser() caller: AuthUser, @Param('id', ParseUUIDPipe) id: string): Promise<void> {
     return this.auth.endSession(caller.id, id);
   }

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { ApiError } from '../common/api-error';
 import { AccessTokenService } from '../tokens/access-token.service';
-import { ClientInfo, RefreshTokensService, SessionView } from '../tokens/refresh-tokens.service';
+import { SessionView } from '../tokens/dto/session.view';
+import { ClientInfo, RefreshTokensService } from '../tokens/refresh-tokens.service';
 import { toUserResponse } from '../users/dto/user.response';
 import { PasswordService } from '../users/password.service';
 import type { User } from '../users/user.entity';

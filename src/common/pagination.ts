@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 import type { FindOptionsOrder, ObjectLiteral, Repository } from 'typeorm';
 import { QueryInt } from './transforms';
@@ -7,6 +8,7 @@ export const MAX_PAGE_SIZE = 100;
 // Rules run bottom-up, stopping at the first failure: the type check comes last.
 /** `?page=&limit=` of every paginated list (GET /users, GET /projects/all). */
 export class PageQuery {
+  @ApiProperty({ required: false, minimum: 1, default: 1 })
   @IsOptional()
   @QueryInt()
   @Max(2_147_483_647)
@@ -15,6 +17,7 @@ export class PageQuery {
   page: number = 1;
 
   /** Values above 100 are served as 100. */
+  @ApiProperty({ required: false, minimum: 1, default: 20, description: 'Values above 100 are served as 100' })
   @IsOptional()
   @QueryInt()
   @Min(1, { message: 'limit must be a positive integer' })

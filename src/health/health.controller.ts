@@ -1,8 +1,11 @@
 import { Controller, Get } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Public } from '../auth/decorators/public.decorator';
 import { ApiError } from '../common/api-error';
+import { ApiErrors } from '../common/openapi';
 
+@ApiTags('health')
 @Controller('health')
 export class HealthController {
   constructor(
@@ -12,7 +15,13 @@ export class HealthController {
 
   @Public()
   @Get()
-  @HealthCheck()
+  @HealthCheck({ swaggerDocumentation: false })
+  @ApiOperation({ summary: 'Liveness and database status' })
+  @ApiOkResponse({
+    description: 'The database is up',
+    schema: { example: { status: 'ok', info: { database: { status: 'up' } }, error: {}, details: { database: { status: 'up' } } } },
+  })
+  @ApiErrors({ 503: 'database_unavailable: the database is unreachable' })
   async check() {
     try {
       return await this.health.check([() => this.database.pingCheck('database', { timeout: 2000 })]);

@@ -1,29 +1,39 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
 import { Roles } from '../auth/decorators/roles.decorator';
 // The same page/limit rules as GET /users (a limit above 100 is served as 100).
 import { PageQuery } from '../common/pagination';
+import { ApiErrors, PageOf } from '../common/openapi';
 import { Role } from '../users/role';
 import { CreateProjectDto } from './dto/create-project.dto';
 import { ProjectResponse, toProjectResponse } from './dto/project.response';
 import { UpdateProjectDto } from './dto/update-project.dto';
 import { ProjectsService } from './projects.service';
 
+const ProjectPage = PageOf(ProjectResponse);
+
 /**
  * Every route here is behind the global JWT guard (see AuthModule): no @Public().
  * The caller comes from the token (@CurrentUser), never from the body or the URL.
  */
+@ApiTags('projects (example module)')
 @Controller('projects')
 export class ProjectsController {
   constructor(private readonly projects: ProjectsService) {}
 
   @Post()
+  @ApiOperation({ summary: 'Create a project owned by the caller' })
+  @ApiCreatedResponse({ type: ProjectResponse })
+  @ApiErrors(400)
   async create(@CurrentUser() caller: AuthUser, @Body() body: CreateProjectDto): Promise<ProjectResponse> {
     return toProjectResponse(await this.projects.create(caller.id, body));
   }
 
   @Get()
+  @ApiOperation({ summary: "The caller's projects" })
+  @ApiOkResponse({ type: [ProjectResponse] })
   async listMine(@CurrentUser() caller: AuthUser): Promise<ProjectResponse[]> {
     return (await this.projects.listMine(caller.id)).map(toProjectResponse);
   }
@@ -31,17 +41,26 @@ export class ProjectsController {
   /** Declared before ':id' for the reader; the router prefers the static segment anyway. */
   @Get('all')
   @Roles(Role.Admin)
+  @ApiOperation({ summary: 'Every project, a page at a time (admin)' })
+  @ApiOkResponse({ type: ProjectPage })
+  @ApiErrors(400, 403)
   async listAll(@Query() query: PageQuery) {
     const page = await this.projects.listAll(query);
     return { ...page, items: page.items.map(toProjectResponse) };
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'One of the caller\'s projects' })
+  @ApiOkResponse({ type: ProjectResponse })
+  @ApiErrors(400, { 404: "not_found: no such project, or another user's" })
   async getMine(@CurrentUser() caller: AuthUser, @Param('id', ParseUUIDPipe) id: string): Promise<ProjectResponse> {
     return toProjectResponse(await this.projects.getMine(caller.id, id));
   }
 
   @Patch(':id')
+  @ApiOperation({ summary: 'Change one of the caller\'s projects' })
+  @ApiOkResponse({ type: ProjectResponse })
+  @ApiErrors(400, { 404: "not_found: no such project, or another user's" })
   async update(
     @CurrentUser() caller: AuthUser,
     @Param('id', ParseUUIDPipe) id: string,
@@ -52,6 +71,9 @@ export class ProjectsController {
 
   @Delete(':id')
   @HttpCode(204)
+  @ApiOperation({ summary: 'Delete one of the caller\'s projects' })
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiErrors(400, { 404: "not_found: no such project, or another user's" })
   remove(@CurrentUser() caller: AuthUser, @Param('id', ParseUUIDPipe) id: string): Promise<void> {
     return this.projects.remove(caller.id, id);
   }

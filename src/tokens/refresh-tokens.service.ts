@@ -4,20 +4,12 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { DataSource, EntityManager, IsNull, Repository } from 'typeorm';
 import { ApiError } from '../common/api-error';
+import { SessionView } from './dto/session.view';
 import { RefreshToken, RevocationReason } from './refresh-token.entity';
 import { tokensConfig, TokensConfig } from './tokens.config';
 
 /** Who asked: kept with each token and shown in the session list. */
 export interface ClientInfo {
-  userAgent: string | null;
-  ip: string | null;
-}
-
-export interface SessionView {
-  id: string;
-  createdAt: string;
-  lastUsedAt: string;
-  expiresAt: string;
   userAgent: string | null;
   ip: string | null;
 }

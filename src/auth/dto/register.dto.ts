@@ -1,8 +1,10 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { IsEmail, IsOptional, IsString, MaxLength } from 'class-validator';
 import { NormaliseEmail, Trim } from '../../common/transforms';
 
 // Rules run bottom-up, stopping at the first failure: the type check comes last.
 export class RegisterDto {
+  @ApiProperty({ format: 'email', maxLength: 254, example: 'ada@example.com', description: 'Trimmed and lower-cased' })
   @NormaliseEmail()
   @IsEmail({}, { message: 'email must be an email address' })
   @MaxLength(254)
@@ -10,10 +12,16 @@ export class RegisterDto {
   email: string;
 
   /** Checked against the password policy by UsersService (length, common passwords). */
+  @ApiProperty({
+    format: 'password',
+    example: 'correct horse battery staple',
+    description: 'By default 8 to 128 characters, and not a common password',
+  })
   @MaxLength(1024)
   @IsString()
   password: string;
 
+  @ApiProperty({ type: String, required: false, nullable: true, maxLength: 100, example: 'Ada' })
   @IsOptional()
   @Trim()
   @MaxLength(100)

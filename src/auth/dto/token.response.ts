@@ -1,10 +1,20 @@
-import type { UserResponse } from '../../users/dto/user.response';
+import { ApiProperty } from '@nestjs/swagger';
+import { UserResponse } from '../../users/dto/user.response';
 
-export interface TokenResponse {
+/** What register, login and refresh answer. */
+export class TokenResponse {
+  @ApiProperty({ description: 'A JWS with sub, roles, jti, iat, exp, iss and aud' })
   accessToken: string;
+
+  @ApiProperty({ description: 'Opaque; for /auth/refresh and /auth/logout only. Spent by its first use.' })
   refreshToken: string;
+
+  @ApiProperty({ enum: ['Bearer'] })
   tokenType: 'Bearer';
-  /** The access token's lifetime in seconds. */
+
+  @ApiProperty({ description: "The access token's lifetime in seconds", example: 900 })
   expiresIn: number;
+
+  @ApiProperty({ type: UserResponse })
   user: UserResponse;
 }

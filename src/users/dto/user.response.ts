@@ -1,13 +1,25 @@
+import { ApiProperty } from '@nestjs/swagger';
 import type { User } from '../user.entity';
-import type { Role } from '../role';
+import { Role } from '../role';
 
 /** The contract's user object. The only way a User leaves the service: no hash, ever. */
-export interface UserResponse {
+export class UserResponse {
+  @ApiProperty({ format: 'uuid' })
   id: string;
+
+  @ApiProperty({ format: 'email', description: 'Trimmed and lower-cased', example: 'ada@example.com' })
   email: string;
+
+  @ApiProperty({ type: String, nullable: true, example: 'Ada' })
   displayName: string | null;
+
+  @ApiProperty({ enum: Role, isArray: true, example: ['user'] })
   roles: Role[];
+
+  @ApiProperty({ format: 'date-time' })
   createdAt: string;
+
+  @ApiProperty({ format: 'date-time' })
   updatedAt: string;
 }
 
