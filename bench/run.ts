@@ -204,7 +204,8 @@ async function startServer(env: Record<string, string>): Promise<Server> {
   const started = process.hrtime.bigint();
   const child = spawn(process.execPath, [SERVER], {
     cwd: ROOT,
-    stdio: ['ignore', 'inherit', 'inherit'],
+    // The JSON log (one line per request, as in production) goes to /dev/null; start-up errors still show.
+    stdio: ['ignore', 'ignore', 'inherit'],
     env: {
       ...process.env,
       NODE_ENV: 'production',

@@ -5,6 +5,8 @@ import { AuthModule } from './auth/auth.module';
 import { appConfig } from './config/app.config';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { LoggingModule } from './logging/logging.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { ProjectsModule } from './projects/projects.module';
 import { UsersModule } from './users/users.module';
 
@@ -12,6 +14,8 @@ import { UsersModule } from './users/users.module';
   imports: [
     // Variables are read by each module's registerAs() slice; no .env file is loaded implicitly.
     ConfigModule.forRoot({ ignoreEnvFile: true, load: [appConfig] }),
+    LoggingModule,
+    MetricsModule,
     ScheduleModule.forRoot(),
     DatabaseModule,
     UsersModule,

@@ -1,9 +1,11 @@
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
-import { DynamicModule, Module, NestApplicationOptions, Type } from '@nestjs/common';
+import { DynamicModule, Global, Module, NestApplicationOptions, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { Logger } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { toErrorResponse } from './common/error-response';
@@ -11,6 +13,8 @@ import { setupOpenApi } from './common/openapi-document';
 import { registerJsonBodyParser } from './common/json-body';
 import { createValidationPipe } from './common/validation';
 import { appConfig, AppConfig } from './config/app.config';
+import { echoRequestId, LOG_DESTINATION, requestIdOf } from './logging/logging.module';
+import { MetricsService } from './metrics/metrics.service';
 
 export const BODY_LIMIT_BYTES = 16 * 1024;
 
@@ -19,7 +23,10 @@ export const BODY_LIMIT_BYTES = 16 * 1024;
  * all start the service through here, so they test what runs in production.
  */
 export interface CreateAppOptions {
+  /** Nest's logger until the JSON logger is up (`false`: none); start-up failures are logged here. */
   logger?: NestApplicationOptions['logger'];
+  /** Where the JSON log lines go instead of stdout (tests read them). */
+  logDestination?: DestinationStream;
   /** Extra modules mounted beside AppModule, behind the same global guards (benchmarks, test probes). */
   modules?: Array<Type | DynamicModule>;
 }
@@ -29,6 +36,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: appConfig().trustProxy as boolean | string[], // Fastify also takes a hop count
     return503OnClosing: true,
+    genReqId: requestIdOf,
     // Errors Fastify raises before routing (a malformed URL, an over-long path parameter)
     // never reach Nest's filters: they get the contract's body here, never echoing the URL.
     frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
@@ -36,14 +44,16 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
       void reply.code(status).headers(headers).send(body);
     },
   });
-  const root = options.modules?.length ? withModules(options.modules) : AppModule;
+  const root = options.modules?.length || options.logDestination ? withModules(options) : AppModule;
   const app = await NestFactory.create<NestFastifyApplication>(root, adapter, {
     abortOnError: false,
     // Fastify's own JSON parser only: Nest would add a urlencoded one, and the contract is JSON in.
     bodyParser: false,
+    bufferLogs: true, // start-up lines wait for the JSON logger instead of going to the console
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
   });
   try {
+    app.useLogger(app.get(Logger));
     await configureApp(app);
     await app.init(); // runs the start-up hooks (migrations, admin account) before anyone listens
   } catch (error) {
@@ -60,6 +70,8 @@ async function configureApp(app: NestFastifyApplication): Promise<void> {
   // JSON only: a text/plain body gets 415 instead of reaching a DTO as a string.
   fastify.removeContentTypeParser('text/plain');
   registerJsonBodyParser(fastify);
+  echoRequestId(fastify);
+  app.get(MetricsService).recordRequests(fastify);
 
   await app.register(helmet);
   await app.register(cookie);
@@ -72,8 +84,12 @@ async function configureApp(app: NestFastifyApplication): Promise<void> {
   app.enableShutdownHooks();
 }
 
-function withModules(modules: Array<Type | DynamicModule>): Type {
-  @Module({ imports: [AppModule, ...modules] })
+function withModules({ modules = [], logDestination }: CreateAppOptions): Type {
+  @Global()
+  @Module({ providers: logDestination ? [{ provide: LOG_DESTINATION, useValue: logDestination }] : [], exports: logDestination ? [LOG_DESTINATION] : [] })
+  class LogDestinationModule {}
+
+  @Module({ imports: [LogDestinationModule, AppModule, ...modules] })
   class AppWithExtraModules {}
   return AppWithExtraModules;
 }

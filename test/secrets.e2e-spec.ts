@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { uniqueEmail } from './support/api';
-import { CapturingLogger, startApp, TestApp } from './support/test-app';
+import { CapturedLogs, startApp, TestApp } from './support/test-app';
 
 /**
  * No secret reaches a log line or a response: the service is driven through every path
@@ -48,7 +48,7 @@ const PASSWORDS = [
 const prehash = (password: string) => createHash('sha256').update(password.normalize('NFKC'), 'utf8').digest('base64');
 
 let app: TestApp;
-const logger = new CapturingLogger();
+const logger = new CapturedLogs();
 const responses: Array<{ label: string; status: number; text: string }> = [];
 const accessTokens = new Set<string>();
 const refreshTokens = new Set<string>();

@@ -1,7 +1,7 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import request from 'supertest';
 import { GOOD_PASSWORD, register, uniqueEmail } from './support/api';
-import { CapturingLogger, startApp, TestApp } from './support/test-app';
+import { CapturedLogs, startApp, TestApp } from './support/test-app';
 
 // Passport strategies are registered process-wide by name, so each app here lives
 // alone: started and stopped within its own describe block.
@@ -77,7 +77,7 @@ describe('AUTH_COOKIES=true', () => {
 
 describe('reuse detection', () => {
   let app: TestApp;
-  const logger = new CapturingLogger();
+  const logger = new CapturedLogs();
 
   beforeAll(async () => {
     app = await startApp({}, undefined, logger);
@@ -91,15 +91,19 @@ describe('reuse detection', () => {
     const user = await register(app);
     const rotated = await request(app.url).post('/auth/refresh').send({ refreshToken: user.refreshToken }).expect(200);
     await request(app.url).post('/auth/refresh').send({ refreshToken: user.refreshToken }).expect(401);
-    const events = logger.lines.filter((line) => line.includes('refresh_token_reuse'));
+    const events = logger.entries().filter((entry) => entry.event === 'refresh_token_reuse');
     expect(events).toHaveLength(1);
     const [family] = await app.dataSource.query('SELECT family_id FROM refresh_tokens WHERE user_id = $1 LIMIT 1', [user.user.id]);
-    expect(JSON.parse(events[0].slice(events[0].indexOf('{'), events[0].lastIndexOf('}') + 1))).toEqual({
+    expect(events[0]).toMatchObject({
+      level: 40,
+      context: 'Security',
       event: 'refresh_token_reuse',
       userId: user.user.id,
       familyId: family.family_id,
       ip: '127.0.0.1',
     });
+    // Logged inside the request: the line carries its request id, as the response header does.
+    expect((events[0].req as { id: string }).id).toMatch(/^[0-9a-f-]{36}$/);
     const everything = logger.lines.join('\n');
     for (const secret of [user.refreshToken!, rotated.body.refreshToken, user.accessToken, GOOD_PASSWORD]) {
       expect(everything).not.toContain(secret);

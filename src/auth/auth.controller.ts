@@ -16,7 +16,6 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { ApiBody, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ThrottlerGuard } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../common/api-error';
 import { ApiErrors } from '../common/openapi';
@@ -33,6 +32,7 @@ import { RefreshTokenDto } from './dto/refresh-token.dto';
 import { RegisterDto } from './dto/register.dto';
 import { LoginDto } from './dto/login.dto';
 import { TokenResponse } from './dto/token.response';
+import { ClientRateLimitGuard } from './guards/client-rate-limit.guard';
 import { LocalAuthGuard } from './guards/local-auth.guard';
 import { clearRefreshCookie, readRefreshCookie, setRefreshCookie } from './refresh-cookie';
 
@@ -50,7 +50,7 @@ export class AuthController {
   ) {}
 
   @Public()
-  @UseGuards(ThrottlerGuard)
+  @UseGuards(ClientRateLimitGuard)
   @Post('register')
   @Header('Cache-Control', 'no-store')
   @ApiOperation({ summary: 'Create an account and open a session' })
@@ -62,7 +62,7 @@ export class AuthController {
 
   /** Throttled before the credentials are checked, so failed attempts count too. */
   @Public()
-  @UseGuards(ThrottlerGuard, LocalAuthGuard)
+  @UseGuards(ClientRateLimitGuard, LocalAuthGuard)
   @Post('login')
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ApiError } from '../common/api-error';
+import { MetricsService } from '../metrics/metrics.service';
 import { AccessTokenService } from '../tokens/access-token.service';
 import { SessionView } from '../tokens/dto/session.view';
 import { ClientInfo, RefreshTokensService } from '../tokens/refresh-tokens.service';
@@ -19,6 +20,7 @@ export class AuthService {
     private readonly accessTokens: AccessTokenService,
     private readonly refreshTokens: RefreshTokensService,
     private readonly backoff: LoginBackoffService,
+    private readonly metrics: MetricsService,
   ) {}
 
   get refreshTokenLifetimeSeconds(): number {
@@ -35,14 +37,20 @@ export class AuthService {
    * unknown email is checked against a dummy hash of the same cost.
    */
   async validateCredentials(email: string, password: string): Promise<User> {
-    await this.backoff.assertAllowed(email);
+    const retryAfterSeconds = await this.backoff.retryAfterSeconds(email);
+    if (retryAfterSeconds > 0) {
+      this.metrics.login('locked_out');
+      throw new ApiError(429, 'rate_limited', 'Too many failed logins for this account; retry later', { retryAfterSeconds });
+    }
     const user = await this.users.findByEmail(email);
     const valid = user ? await this.passwords.verify(password, user.passwordHash) : await this.passwords.verifyDummy(password);
     if (!user || !valid) {
       await this.backoff.recordFailure(email);
+      this.metrics.login('invalid_credentials');
       throw new ApiError(401, 'invalid_credentials', 'Invalid email or password');
     }
     await this.backoff.recordSuccess(email);
+    this.metrics.login('success');
     return user;
   }
 

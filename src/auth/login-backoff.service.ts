@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { ApiError } from '../common/api-error';
 import { authConfig, AuthConfig } from './auth.config';
 import { COUNTER_STORE, CounterStore } from './rate-limit/counter-store';
 
@@ -18,14 +17,9 @@ export class LoginBackoffService {
     @Inject(authConfig.KEY) private readonly config: AuthConfig,
   ) {}
 
-  /** 429 rate_limited with Retry-After while the account is in back-off. */
-  async assertAllowed(email: string): Promise<void> {
-    const blocked = await this.store.blockedFor(this.keys(email).blocked);
-    if (blocked > 0) {
-      throw new ApiError(429, 'rate_limited', 'Too many failed logins for this account; retry later', {
-        retryAfterSeconds: Math.ceil(blocked / 1000),
-      });
-    }
+  /** Seconds until this account may try again; 0 when it is not in back-off. */
+  async retryAfterSeconds(email: string): Promise<number> {
+    return Math.ceil((await this.store.blockedFor(this.keys(email).blocked)) / 1000);
   }
 
   async recordFailure(email: string): Promise<void> {

@@ -4,6 +4,7 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { DataSource, EntityManager, IsNull, Repository } from 'typeorm';
 import { ApiError } from '../common/api-error';
+import { MetricsService } from '../metrics/metrics.service';
 import { SessionView } from './dto/session.view';
 import { RefreshToken, RevocationReason } from './refresh-token.entity';
 import { tokensConfig, TokensConfig } from './tokens.config';
@@ -21,10 +22,6 @@ function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
-function invalid(): ApiError {
-  return new ApiError(401, 'refresh_token_invalid', 'Refresh token is invalid, expired or revoked');
-}
-
 @Injectable()
 export class RefreshTokensService {
   private readonly logger = new Logger('Security');
@@ -33,6 +30,7 @@ export class RefreshTokensService {
     @InjectRepository(RefreshToken) private readonly tokens: Repository<RefreshToken>,
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(tokensConfig.KEY) private readonly config: TokensConfig,
+    private readonly metrics: MetricsService,
   ) {}
 
   get lifetimeSeconds(): number {
@@ -54,7 +52,7 @@ export class RefreshTokensService {
     const tokenHash = hashToken(presented);
     const seen = await this.tokens.findOneBy({ tokenHash });
     if (seen?.revokedReason === 'rotated') throw await this.reuseDetected(seen, client);
-    if (!seen || seen.revokedAt || seen.expiresAt.getTime() <= Date.now()) throw invalid();
+    if (!seen || seen.revokedAt || seen.expiresAt.getTime() <= Date.now()) throw this.invalid();
 
     const successor = await this.dataSource.transaction(async (manager) => {
       // The spend is one conditional UPDATE: of concurrent requests with this token,
@@ -75,7 +73,8 @@ export class RefreshTokensService {
       );
       return { userId: row.user_id, refreshToken };
     });
-    if (!successor) throw invalid();
+    if (!successor) throw this.invalid();
+    this.metrics.refresh('success');
     return successor;
   }
 
@@ -137,12 +136,22 @@ export class RefreshTokensService {
     }
   }
 
+  private invalid(): ApiError {
+    this.metrics.refresh('invalid');
+    return new ApiError(401, 'refresh_token_invalid', 'Refresh token is invalid, expired or revoked');
+  }
+
   private async reuseDetected(token: RefreshToken, client: ClientInfo): Promise<ApiError> {
     // Outside any transaction: the revocation commits although the request answers 401.
     await this.revokeFamily(token.familyId, 'reuse_detected');
-    this.logger.warn(
-      JSON.stringify({ event: 'refresh_token_reuse', userId: token.userId, familyId: token.familyId, ip: client.ip }),
-    );
+    this.metrics.refresh('reused');
+    this.logger.warn({
+      event: 'refresh_token_reuse',
+      userId: token.userId,
+      familyId: token.familyId,
+      ip: client.ip,
+      msg: 'A spent refresh token was presented; its family is revoked',
+    });
     return new ApiError(401, 'refresh_token_reused', 'Refresh token was already used; the session has been ended');
   }
 

@@ -10,6 +10,7 @@ import { ApiError } from '../common/api-error';
 import { ConfigError } from '../config/env';
 import { buildDataSourceOptions } from '../database/data-source-options';
 import { RefreshToken } from '../tokens/refresh-token.entity';
+import { MetricsService } from '../metrics/metrics.service';
 import { RefreshTokensService } from '../tokens/refresh-tokens.service';
 import { tokensConfig, TokensConfig } from '../tokens/tokens.config';
 import { PasswordService } from './password.service';
@@ -57,6 +58,7 @@ async function setUp(admin?: UsersConfig['admin']): Promise<Context> {
       UsersService,
       PasswordService,
       RefreshTokensService, // a dependency of UsersService (password change revokes sessions)
+      MetricsService,
       { provide: usersConfig.KEY, useValue: config },
       { provide: tokensConfig.KEY, useValue: TOKENS },
     ],

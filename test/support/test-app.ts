@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { LoggerService } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
@@ -29,6 +28,7 @@ export interface TestApp {
 export const TEST_JWT_SECRET = 'e2e-test-secret-that-is-at-least-32-bytes-long';
 
 const baseEnv = {
+  LOG_LEVEL: process.env.TEST_LOGS ? 'info' : 'silent',
   BCRYPT_COST: '4',
   AUTH_RATE_LIMIT: '100000',
   JWT_SECRET: TEST_JWT_SECRET,
@@ -79,13 +79,13 @@ async function withServer(url: string, run: (client: Client) => Promise<unknown>
 export async function startApp(
   env: Record<string, string> = {},
   database?: TestDatabase,
-  logger?: LoggerService,
+  logs?: CapturedLogs,
   modules: CreateAppOptions['modules'] = [],
 ): Promise<TestApp> {
   const db = database ?? (await createTestDatabase());
-  const fullEnv = { ...baseEnv, ...db.env, ...env };
+  const fullEnv = { ...baseEnv, ...(logs ? { LOG_LEVEL: 'debug' } : {}), ...db.env, ...env };
   const app = await withEnv(fullEnv, () =>
-    createApp({ logger: logger ?? (process.env.TEST_LOGS ? undefined : false), modules }),
+    createApp({ logger: process.env.TEST_LOGS ? undefined : false, logDestination: logs, modules }),
   );
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
@@ -118,12 +118,14 @@ export async function withEnv<T>(env: Record<string, string | undefined>, create
   }
 }
 
-/** A Nest logger that keeps every line, for tests that read what the service logs. */
-export class CapturingLogger implements LoggerService {
+/** Where the service's JSON log lines go in tests that read them (pino writes one line per call). */
+export class CapturedLogs {
   readonly lines: string[] = [];
-  log(message: unknown, ...rest: unknown[]) { this.lines.push([message, ...rest].map(String).join(' ')); }
-  error(message: unknown, ...rest: unknown[]) { this.log(message, ...rest); }
-  warn(message: unknown, ...rest: unknown[]) { this.log(message, ...rest); }
-  debug(message: unknown, ...rest: unknown[]) { this.log(message, ...rest); }
-  verbose(message: unknown, ...rest: unknown[]) { this.log(message, ...rest); }
+  write(line: string): void {
+    this.lines.push(line.trimEnd());
+  }
+  /** Each line parsed: every line the service writes is one JSON object. */
+  entries(): Array<Record<string, unknown>> {
+    return this.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
 }

@@ -1,0 +1,13 @@
+import { registerAs } from '@nestjs/config';
+import { ConfigError, env } from '../config/env';
+
+export const metricsConfig = registerAs('metrics', () => {
+  const token = env.optional('METRICS_TOKEN');
+  if (token !== undefined && token.length < 16) throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters');
+  return {
+    /** When set, /metrics asks for `Authorization: Bearer <METRICS_TOKEN>`; unset, it is open (scrape it on a private network). */
+    token,
+  };
+});
+
+export type MetricsConfig = ReturnType<typeof metricsConfig>;
