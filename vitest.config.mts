@@ -21,6 +21,11 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        plugins,
+        // `npm run test:browser` only: it needs Debian's Chromium (see README).
+        test: { name: 'browser', include: ['test/browser/**/*.browser-spec.ts'], testTimeout: 60_000, hookTimeout: 120_000 },
+      },
     ],
   },
 });

@@ -21,6 +21,12 @@ export function setupOpenApi(app: INestApplication): OpenAPIObject {
         'clients branch on `code`. Log in with POST /auth/login, then Authorize with the access token.',
     )
     .setVersion('1')
+    .addTag('auth', 'Register, log in, refresh, log out, sessions')
+    .addTag('users', 'The caller, and users for admins')
+    .addTag('keys', 'Public keys that verify access tokens')
+    .addTag('health')
+    .addTag('projects (example module)', 'docs/EXTENDING.md builds this module step by step')
+    .addTag('docs')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, BEARER)
     .build();
   const document = SwaggerModule.createDocument(app, config, { extraModels: [ErrorBody] });
