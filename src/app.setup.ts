@@ -3,7 +3,7 @@ import helmet from '@fastify/helmet';
 import { DynamicModule, Global, Module, NestApplicationOptions, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
@@ -71,6 +71,7 @@ async function configureApp(app: NestFastifyApplication): Promise<void> {
   fastify.removeContentTypeParser('text/plain');
   registerJsonBodyParser(fastify);
   echoRequestId(fastify);
+  endConnectionsWhileClosing(fastify);
   app.get(MetricsService).recordRequests(fastify);
 
   await app.register(helmet);
@@ -82,6 +83,23 @@ async function configureApp(app: NestFastifyApplication): Promise<void> {
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter());
   app.enableShutdownHooks();
+}
+
+/**
+ * On SIGTERM the server closes its idle keep-alive connections, but a connection busy
+ * with a request is kept open after its response until the idle timeout (72 s), and
+ * shutdown waits for it. While closing, each response therefore ends its connection.
+ */
+function endConnectionsWhileClosing(fastify: FastifyInstance): void {
+  let closing = false;
+  fastify.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) void reply.header('Connection', 'close');
+    done(null, payload);
+  });
 }
 
 function withModules({ modules = [], logDestination }: CreateAppOptions): Type {
