@@ -5,7 +5,8 @@ import { appConfig, AppConfig } from './config/app.config';
 import { ConfigError } from './config/env';
 
 async function bootstrap(): Promise<void> {
-  const app = await createApp();
+  // No console logger before the JSON one is up: a start-up failure is printed once, below.
+  const app = await createApp({ logger: false });
   const { port } = app.get<AppConfig>(appConfig.KEY);
   await app.listen(port, '0.0.0.0');
   new Logger('Bootstrap').log(`Listening on port ${port}`);
