@@ -96,6 +96,31 @@ describe('HS256 keys of any length (RFC 2104: longer than the block are hashed f
   });
 });
 
+describe('HS256 signatures', () => {
+  const key = createSecretKey(randomBytes(32));
+  const kid = keyId(key);
+  const keys = new Map([[kid, key]]);
+
+  it('accepts only the canonical base64url of the MAC, not another encoding of the same bytes', () => {
+    const token = signJws('HS256', key, { kid }, PAYLOAD);
+    const signature = token.slice(token.lastIndexOf('.') + 1);
+    expect(signature).toHaveLength(43); // 32 bytes: the last character carries 2 unused bits
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = alphabet.indexOf(signature[42]);
+    const twin = `${token.slice(0, -1)}${alphabet[last ^ 1]}`;
+    expect(Buffer.from(twin.slice(twin.lastIndexOf('.') + 1), 'base64url')).toEqual(Buffer.from(signature, 'base64url'));
+    expect(verifyJws(token, 'HS256', keys)?.payload).toEqual(PAYLOAD);
+    expect(verifyJws(twin, 'HS256', keys)).toBeUndefined();
+  });
+
+  it('verifies inputs longer than the prepared buffer (the bearer limit is 8 KiB)', async () => {
+    const large = { sub: 'user', filler: 'x'.repeat(20_000) };
+    const token = signJws('HS256', key, { kid }, large);
+    await jose.compactVerify(token, key);
+    expect(verifyJws(token, 'HS256', keys)?.payload).toEqual(large);
+  });
+});
+
 describe('algorithm confusion', () => {
   it('an HS256 token signed with the RSA public key (as an HMAC secret) fails under RS256', () => {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });

@@ -1,4 +1,4 @@
-import { createHash, hash, KeyObject, sign as cryptoSign, timingSafeEqual, verify as cryptoVerify } from 'node:crypto';
+import { createHash, hash, KeyObject, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
 
 /**
  * Compact JWS (RFC 7515) over node:crypto with prepared KeyObjects: synchronous, one
@@ -21,7 +21,7 @@ const SEGMENT = /^[A-Za-z0-9_-]*$/;
 
 export function signJws(algorithm: JwsAlgorithm, key: KeyObject, header: Record<string, unknown>, payload: object): string {
   const input = `${encode({ ...header, alg: algorithm })}.${encode(payload)}`;
-  return `${input}.${signature(algorithm, key, input).toString('base64url')}`;
+  return `${input}.${signature(algorithm, key, input)}`;
 }
 
 /** The decoded token when its signature is good under one of `keys` (by kid); otherwise undefined. */
@@ -36,7 +36,7 @@ export function verifyJws(token: string, algorithm: JwsAlgorithm, keys: Readonly
   const encodedSignature = token.slice(second + 1);
   if (!SEGMENT.test(encodedSignature)) return undefined;
   const input = token.slice(0, second);
-  if (!verifySignature(algorithm, key, input, Buffer.from(encodedSignature, 'base64url'))) return undefined;
+  if (!verifySignature(algorithm, key, input, encodedSignature)) return undefined;
   const payload = decode(token.slice(first + 1, second));
   return payload ? { header, payload } : undefined;
 }
@@ -49,25 +49,26 @@ export function keyId(key: KeyObject): string {
   return createHash('sha256').update(`{${members.join(',')}}`).digest('base64url');
 }
 
-function signature(algorithm: JwsAlgorithm, key: KeyObject, input: string): Buffer {
+/** The signature of `input`, base64url-encoded. */
+function signature(algorithm: JwsAlgorithm, key: KeyObject, input: string): string {
   switch (algorithm) {
     case 'HS256':
       return hmacSha256(key, input);
     case 'RS256':
-      return cryptoSign('sha256', Buffer.from(input), key);
+      return cryptoSign('sha256', Buffer.from(input), key).toString('base64url');
     case 'ES256':
-      return cryptoSign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
+      return cryptoSign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url');
     case 'EdDSA':
-      return cryptoSign(null, Buffer.from(input), key);
+      return cryptoSign(null, Buffer.from(input), key).toString('base64url');
   }
 }
 
-function verifySignature(algorithm: JwsAlgorithm, key: KeyObject, input: string, given: Buffer): boolean {
+function verifySignature(algorithm: JwsAlgorithm, key: KeyObject, input: string, encoded: string): boolean {
+  // HS256 compares encodings: only the canonical base64url of the MAC passes, so a token
+  // cannot be re-encoded into a second valid form.
+  if (algorithm === 'HS256') return constantTimeEqual(hmacSha256(key, input), encoded);
+  const given = Buffer.from(encoded, 'base64url');
   switch (algorithm) {
-    case 'HS256': {
-      const expected = hmacSha256(key, input);
-      return given.length === expected.length && timingSafeEqual(given, expected);
-    }
     case 'RS256':
       return cryptoVerify('sha256', Buffer.from(input), key, given);
     case 'ES256':
@@ -75,6 +76,14 @@ function verifySignature(algorithm: JwsAlgorithm, key: KeyObject, input: string,
     case 'EdDSA':
       return cryptoVerify(null, Buffer.from(input), key, given);
   }
+}
+
+/** No early exit: the time depends on the length only, never on where the strings differ. */
+function constantTimeEqual(expected: string, given: string): boolean {
+  if (given.length !== expected.length) return false;
+  let difference = 0;
+  for (let i = 0; i < expected.length; i += 1) difference |= expected.charCodeAt(i) ^ given.charCodeAt(i);
+  return difference === 0;
 }
 
 /**
@@ -94,28 +103,34 @@ function decodeHeader(segment: string): Readonly<Record<string, unknown>> | unde
 }
 
 /**
- * HMAC-SHA256 (RFC 2104) as two one-shot hashes over the key's pads, computed once per
- * key. createHmac builds a native Hmac object per call, and under load their creation
- * and collection cost more than the hashing itself.
+ * HMAC-SHA256 (RFC 2104), base64url-encoded, as two one-shot hashes over buffers that
+ * hold the key's pads, prepared once per key: the input and the inner digest are written
+ * in after them. createHmac builds a native Hmac object per call, and Buffer results are
+ * allocations; under load their creation and collection cost more than the hashing.
+ * Synchronous, so one pair of buffers per key is never shared by two calls at once.
  */
-const hmacPads = new WeakMap<KeyObject, [inner: Buffer, outer: Buffer]>();
+const HMAC_SCRATCH_BYTES = 16 * 1024; // a bearer token is at most 8 KiB
+const hmacScratch = new WeakMap<KeyObject, [inner: Buffer, outer: Buffer]>();
 
-function hmacSha256(key: KeyObject, input: string): Buffer {
-  let pads = hmacPads.get(key);
-  if (!pads) {
+function hmacSha256(key: KeyObject, input: string): string {
+  let scratch = hmacScratch.get(key);
+  if (!scratch) {
     const raw = key.export();
     const block = raw.length > 64 ? hash('sha256', raw, 'buffer') : raw; // longer keys are hashed first
-    const inner = Buffer.alloc(64, 0x36);
-    const outer = Buffer.alloc(64, 0x5c);
+    const inner = Buffer.alloc(64 + HMAC_SCRATCH_BYTES, 0x36);
+    const outer = Buffer.alloc(64 + 32, 0x5c);
     for (let i = 0; i < block.length; i += 1) {
       inner[i] ^= block[i];
       outer[i] ^= block[i];
     }
-    pads = [inner, outer];
-    hmacPads.set(key, pads);
+    scratch = [inner, outer];
+    hmacScratch.set(key, scratch);
   }
-  const innerHash = hash('sha256', Buffer.concat([pads[0], Buffer.from(input, 'latin1')]), 'buffer');
-  return hash('sha256', Buffer.concat([pads[1], innerHash]), 'buffer');
+  const [inner, outer] = scratch;
+  // The input is ASCII (base64url segments): one byte a character.
+  const innerData = input.length <= HMAC_SCRATCH_BYTES ? inner.subarray(0, 64 + inner.write(input, 64, 'latin1')) : Buffer.concat([inner.subarray(0, 64), Buffer.from(input, 'latin1')]);
+  outer.write(hash('sha256', innerData, 'base64'), 64, 'base64');
+  return hash('sha256', outer, 'base64url');
 }
 
 function encode(part: object): string {
