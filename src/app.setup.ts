@@ -1,6 +1,6 @@
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
-import { DynamicModule, Global, Module, NestApplicationOptions, Type } from '@nestjs/common';
+import { DynamicModule, Module, NestApplicationOptions, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -13,7 +13,8 @@ import { setupOpenApi } from './common/openapi-document';
 import { registerJsonBodyParser } from './common/json-body';
 import { createValidationPipe } from './common/validation';
 import { appConfig, AppConfig } from './config/app.config';
-import { echoRequestId, LOG_DESTINATION, requestIdOf } from './logging/logging.module';
+import { configureLogger, logRequests, requestIdOf, rootLogger } from './logging/logger';
+import { loggingConfig } from './logging/logging.config';
 import { MetricsService } from './metrics/metrics.service';
 
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -32,19 +33,23 @@ export interface CreateAppOptions {
 }
 
 export async function createApp(options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
+  configureLogger(loggingConfig().level, options.logDestination);
   const adapter = new FastifyAdapter({
+    loggerInstance: rootLogger,
+    disableRequestLogging: true, // logRequests() writes one line per request instead of two
+    requestIdLogLabel: 'reqId',
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: appConfig().trustProxy as boolean | string[], // Fastify also takes a hop count
     return503OnClosing: true,
     genReqId: requestIdOf,
     // Errors Fastify raises before routing (a malformed URL, an over-long path parameter)
     // never reach Nest's filters: they get the contract's body here, never echoing the URL.
-    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
-      const { status, headers, body } = toErrorResponse(error);
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const { status, headers, body } = toErrorResponse(error, request.id);
       void reply.code(status).headers(headers).send(body);
     },
   });
-  const root = options.modules?.length || options.logDestination ? withModules(options) : AppModule;
+  const root = options.modules?.length ? withModules(options.modules) : AppModule;
   const app = await NestFactory.create<NestFastifyApplication>(root, adapter, {
     abortOnError: false,
     // Fastify's own JSON parser only: Nest would add a urlencoded one, and the contract is JSON in.
@@ -70,7 +75,7 @@ async function configureApp(app: NestFastifyApplication): Promise<void> {
   // JSON only: a text/plain body gets 415 instead of reaching a DTO as a string.
   fastify.removeContentTypeParser('text/plain');
   registerJsonBodyParser(fastify);
-  echoRequestId(fastify);
+  logRequests(fastify);
   endConnectionsWhileClosing(fastify);
   app.get(MetricsService).recordRequests(fastify);
 
@@ -102,12 +107,8 @@ function endConnectionsWhileClosing(fastify: FastifyInstance): void {
   });
 }
 
-function withModules({ modules = [], logDestination }: CreateAppOptions): Type {
-  @Global()
-  @Module({ providers: logDestination ? [{ provide: LOG_DESTINATION, useValue: logDestination }] : [], exports: logDestination ? [LOG_DESTINATION] : [] })
-  class LogDestinationModule {}
-
-  @Module({ imports: [LogDestinationModule, AppModule, ...modules] })
+function withModules(modules: Array<Type | DynamicModule>): Type {
+  @Module({ imports: [AppModule, ...modules] })
   class AppWithExtraModules {}
   return AppWithExtraModules;
 }

@@ -35,7 +35,7 @@ const FASTIFY_ERRORS: Record<string, { status: number; code: ErrorCode; message:
  * `{ statusCode, message, error, code }`. Nothing a client sends becomes a 500; an
  * unreachable or failing database becomes 503 with Retry-After.
  */
-export function toErrorResponse(exception: unknown): ErrorResponse {
+export function toErrorResponse(exception: unknown, requestId?: string): ErrorResponse {
   // Nest wraps Fastify's own errors in an HttpException whose cause keeps Fastify's code.
   const cause = exception instanceof HttpException ? exception.cause : exception;
   const fastifyCode = (cause as { code?: unknown } | null)?.code;
@@ -47,7 +47,7 @@ export function toErrorResponse(exception: unknown): ErrorResponse {
   if (isUniqueViolation(exception)) return build(409, 'conflict', 'The resource already exists');
   if (isInvalidInput(exception)) return build(400, 'validation_failed', ['A value has an invalid format']);
   if (isDatabaseFailure(exception)) {
-    logger.warn(`Database unavailable: ${describe(exception)}`);
+    logger.warn({ reqId: requestId, msg: `Database unavailable: ${describe(exception)}` });
     return build(503, 'database_unavailable', 'The database is unavailable; retry later', {
       'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS),
     });
@@ -56,7 +56,7 @@ export function toErrorResponse(exception: unknown): ErrorResponse {
   if (typeof clientStatus === 'number' && clientStatus >= 400 && clientStatus < 500) {
     return build(clientStatus, DEFAULT_CODES[clientStatus] ?? 'validation_failed', STATUS_CODES[clientStatus] ?? 'Bad request');
   }
-  logger.error(`Unexpected error: ${describe(exception)}`, exception instanceof Error ? exception.stack : undefined);
+  logger.error({ reqId: requestId, msg: `Unexpected error: ${describe(exception)}`, stack: exception instanceof Error ? exception.stack : undefined });
   return build(500, 'internal_error', 'Internal server error');
 }
 

@@ -13,6 +13,8 @@ import { tokensConfig, TokensConfig } from './tokens.config';
 export interface ClientInfo {
   userAgent: string | null;
   ip: string | null;
+  /** The request's id (X-Request-Id), on the log lines about it. */
+  requestId?: string;
 }
 
 /** `rt_` + 256 random bits, base64url: never a JWS, so it can never pass as an access token. */
@@ -146,6 +148,7 @@ export class RefreshTokensService {
     await this.revokeFamily(token.familyId, 'reuse_detected');
     this.metrics.refresh('reused');
     this.logger.warn({
+      reqId: client.requestId,
       event: 'refresh_token_reuse',
       userId: token.userId,
       familyId: token.familyId,

@@ -2,9 +2,12 @@ import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import type { ClientInfo } from '../../tokens/refresh-tokens.service';
 
-/** The caller's user agent and IP (the socket's, or the proxy's view with TRUST_PROXY), for the session list. */
+/**
+ * The caller's user agent and IP (the socket's, or the proxy's view with TRUST_PROXY), for
+ * the session list, and the request id, for the security events logged about the request.
+ */
 export const Client = createParamDecorator((_: unknown, context: ExecutionContext): ClientInfo => {
   const request = context.switchToHttp().getRequest<FastifyRequest>();
   const userAgent = request.headers['user-agent'];
-  return { userAgent: typeof userAgent === 'string' ? userAgent : null, ip: request.ip ?? null };
+  return { userAgent: typeof userAgent === 'string' ? userAgent : null, ip: request.ip ?? null, requestId: request.id };
 });
