@@ -3,7 +3,7 @@ import helmet from '@fastify/helmet';
 import { DynamicModule, Module, NestApplicationOptions, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
@@ -36,8 +36,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   configureLogger(loggingConfig().level, options.logDestination);
   const adapter = new FastifyAdapter({
     loggerInstance: rootLogger,
-    disableRequestLogging: true, // logRequests() writes one line per request instead of two
-    requestIdLogLabel: 'reqId',
+    // logRequests() writes one line per request, instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: appConfig().trustProxy as boolean | string[], // Fastify also takes a hop count
     return503OnClosing: true,
