@@ -27,12 +27,23 @@ export type Verification = { valid: true; claims: AccessTokenClaims } | { valid:
 const INVALID: Verification = { valid: false, expired: false };
 const EXPIRED: Verification = { valid: false, expired: true };
 
+/** Longer tokens are verified every time: the cache's memory stays under ~1.2 KB an entry. */
+const MAX_CACHED_TOKEN_LENGTH = 1024;
+
 /**
  * Signs and verifies short-lived access tokens with keys prepared once at start.
  * Verification is stateless: one signature check and a few comparisons, no database.
+ *
+ * A client presents the same access token on every request until it expires, so a token
+ * that verified is remembered by its exact text (`verifiedCacheSize` of them, oldest out
+ * first): presented again, only its expiry is checked. That is safe because everything
+ * else verify() checks is fixed by the text and the keys, which live as long as the process;
+ * a changed character is another text, verified in full.
  */
 @Injectable()
 export class AccessTokenService {
+  private readonly verified = new Map<string, Verification & { valid: true }>();
+
   constructor(@Inject(tokensConfig.KEY) private readonly config: TokensConfig) {}
 
   get lifetimeSeconds(): number {
@@ -54,6 +65,25 @@ export class AccessTokenService {
   }
 
   verify(token: string): Verification {
+    const known = this.verified.get(token);
+    if (known) {
+      if (known.claims.exp > Date.now() / 1000 - CLOCK_TOLERANCE_SECONDS) return known;
+      this.verified.delete(token);
+      return EXPIRED;
+    }
+    const verification = this.verifyInFull(token);
+    if (verification.valid) this.remember(token, verification);
+    return verification;
+  }
+
+  private remember(token: string, verification: Verification & { valid: true }): void {
+    const capacity = this.config.verifiedCacheSize;
+    if (capacity === 0 || token.length > MAX_CACHED_TOKEN_LENGTH) return;
+    if (this.verified.size >= capacity) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, verification);
+  }
+
+  private verifyInFull(token: string): Verification {
     const decoded = verifyJws(token, this.config.algorithm, this.config.verificationKeys);
     if (!decoded || decoded.header.typ !== ACCESS_TOKEN_TYPE) return INVALID;
     const { sub, roles, jti, iat, exp, nbf, iss, aud } = decoded.payload;
@@ -73,6 +103,8 @@ export class AccessTokenService {
       return INVALID;
     }
     if (exp <= now - CLOCK_TOLERANCE_SECONDS) return EXPIRED;
-    return { valid: true, claims: { sub, roles: roles as Role[], jti, iat, exp, iss, aud: this.config.audience } };
+    // Frozen: a remembered verification is handed to every request that presents the token.
+    const claims = { sub, roles: Object.freeze(roles) as Role[], jti, iat, exp, iss, aud: this.config.audience };
+    return Object.freeze({ valid: true, claims: Object.freeze(claims) });
   }
 }

@@ -8,7 +8,7 @@ import { tokensConfig } from './tokens.config';
 const SECRET_32 = 'x'.repeat(32);
 let dataDir: string;
 
-isolateEnv(['JWT_SECRET', 'JWT_ALGORITHM', 'JWT_ACCESS_TTL', 'JWT_REFRESH_TTL', 'JWT_ISSUER', 'JWT_AUDIENCE']);
+isolateEnv(['JWT_SECRET', 'JWT_ALGORITHM', 'JWT_ACCESS_TTL', 'JWT_REFRESH_TTL', 'JWT_ISSUER', 'JWT_AUDIENCE', 'ACCESS_TOKEN_CACHE_SIZE']);
 
 beforeEach(() => {
   dataDir = mkdtempSync(join(tmpdir(), 'tokens-config-'));
@@ -107,7 +107,17 @@ describe('tokensConfig algorithm and lifetimes', () => {
       refreshTtlSeconds: 30 * 86400,
       issuer: 'auth-service',
       audience: 'api',
+      verifiedCacheSize: 10_000,
     });
+  });
+
+  it('reads ACCESS_TOKEN_CACHE_SIZE, 0 turning the cache off, and refuses a negative or a word', () => {
+    process.env.ACCESS_TOKEN_CACHE_SIZE = '0';
+    expect(tokensConfig().verifiedCacheSize).toBe(0);
+    process.env.ACCESS_TOKEN_CACHE_SIZE = '-1';
+    expect(configErrorOf(() => tokensConfig()).message).toMatch(/^Invalid configuration: ACCESS_TOKEN_CACHE_SIZE /);
+    process.env.ACCESS_TOKEN_CACHE_SIZE = 'many';
+    expect(configErrorOf(() => tokensConfig()).message).toMatch(/^Invalid configuration: ACCESS_TOKEN_CACHE_SIZE /);
   });
 
   it('reads JWT_ACCESS_TTL=15m as 900 seconds and JWT_REFRESH_TTL=7d as 604800', () => {

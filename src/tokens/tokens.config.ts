@@ -25,6 +25,8 @@ export const tokensConfig = registerAs('tokens', () => ({
   audience: env.string('JWT_AUDIENCE', 'api'),
   accessTtlSeconds: env.durationSeconds('JWT_ACCESS_TTL', '15m'),
   refreshTtlSeconds: env.durationSeconds('JWT_REFRESH_TTL', '30d'),
+  /** Access tokens remembered after a good verification (0: none); see AccessTokenService. */
+  verifiedCacheSize: env.int('ACCESS_TOKEN_CACHE_SIZE', 10_000, { min: 0, max: 1_000_000 }),
 }));
 
 export type TokensConfig = ReturnType<typeof tokensConfig>;

@@ -31,6 +31,7 @@ const TOKENS: TokensConfig = {
   issuer: 'auth-service',
   audience: 'api',
   accessTtlSeconds: 900,
+  verifiedCacheSize: 0,
   refreshTtlSeconds: 86400,
 };
 
