@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { PUBLIC_OPERATION_EXTENSION } from '../auth/decorators/public.decorator';
-import { ErrorBody } from './openapi';
+import { ErrorBody, errorResponse } from './openapi';
 
 export const DOCS_PATH = 'docs';
 export const DOCS_JSON_PATH = 'docs-json';
@@ -54,10 +54,7 @@ function secureByDefault(document: OpenAPIObject): void {
       continue;
     }
     operation.security = [{ [BEARER]: [] }];
-    operation.responses['401'] ??= {
-      description: 'token_missing, token_invalid or token_expired (with WWW-Authenticate: Bearer)',
-      content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } },
-    };
+    operation.responses['401'] ??= errorResponse(401);
   }
 }
 

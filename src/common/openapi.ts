@@ -33,6 +33,11 @@ const FAILURES: Record<number, string> = {
   503: 'database_unavailable, with Retry-After in seconds',
 };
 
+/** A failure response with the contract's error body, as OpenAPI writes it. */
+export function errorResponse(status: number, description = FAILURES[status]) {
+  return { description, content: { 'application/json': { schema: { $ref: `#/components/schemas/${ErrorBody.name}` } } } };
+}
+
 /** Documents failure statuses with the error body: `@ApiErrors(400, 409)` or `@ApiErrors({ 404: 'why' })`. */
 export function ApiErrors(...failures: Array<number | Record<number, string>>): MethodDecorator & ClassDecorator {
   const described = failures.flatMap((failure) =>

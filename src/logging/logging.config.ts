@@ -9,5 +9,3 @@ export const loggingConfig = registerAs('logging', () => {
   if (!LOG_LEVELS.includes(level)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
   return { level };
 });
-
-export type LoggingConfig = ReturnType<typeof loggingConfig>;

@@ -27,6 +27,11 @@ export type Verification = { valid: true; claims: AccessTokenClaims } | { valid:
 const INVALID: Verification = { valid: false, expired: false };
 const EXPIRED: Verification = { valid: false, expired: true };
 
+/** The one expiry rule, for full and remembered verifications alike: `exp` plus the clock leeway. */
+function isExpired(exp: number, nowSeconds: number): boolean {
+  return exp <= nowSeconds - CLOCK_TOLERANCE_SECONDS;
+}
+
 /** Longer tokens are verified every time: the cache's memory stays under ~1.2 KB an entry. */
 const MAX_CACHED_TOKEN_LENGTH = 1024;
 
@@ -67,7 +72,7 @@ export class AccessTokenService {
   verify(token: string): Verification {
     const known = this.verified.get(token);
     if (known) {
-      if (known.claims.exp > Date.now() / 1000 - CLOCK_TOLERANCE_SECONDS) return known;
+      if (!isExpired(known.claims.exp, Date.now() / 1000)) return known;
       this.verified.delete(token);
       return EXPIRED;
     }
@@ -102,7 +107,7 @@ export class AccessTokenService {
     ) {
       return INVALID;
     }
-    if (exp <= now - CLOCK_TOLERANCE_SECONDS) return EXPIRED;
+    if (isExpired(exp, now)) return EXPIRED;
     // Frozen: a remembered verification is handed to every request that presents the token.
     const claims = { sub, roles: Object.freeze(roles) as Role[], jti, iat, exp, iss, aud: this.config.audience };
     return Object.freeze({ valid: true, claims: Object.freeze(claims) });
