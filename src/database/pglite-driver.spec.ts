@@ -120,6 +120,32 @@ describe('createPgliteDriver under TypeORM', () => {
     expect(commented).toBe(1);
   });
 
+  it('sends parameters as pg does, for the server to type: dates, arrays, JSON, null, numbers, booleans', async () => {
+    const dataSource = await openDataSource();
+    const when = new Date('2026-01-02T03:04:05.678Z');
+    const [row] = await dataSource.query(
+      'SELECT $1::timestamptz AS at, $2::text[] AS roles, $3::text AS nothing, $4::int + 1 AS next, $5::jsonb AS doc, $6::boolean AS yes',
+      [when, ['user', 'a "quoted", {braced} one'], null, 41, { list: [1, 'two'] }, true],
+    );
+    expect(row).toEqual({ at: when, roles: ['user', 'a "quoted", {braced} one'], nothing: null, next: 42, doc: { list: [1, 'two'] }, yes: true });
+
+    // Without a cast the column gives the type, as on PostgreSQL.
+    const saved = await dataSource.getRepository(User).save({ email: 'typed@example.com', passwordHash: HASH, roles: ['user', 'admin'] } as User);
+    const found = await dataSource.getRepository(User).findOneByOrFail({ email: 'typed@example.com' });
+    expect(found.roles).toEqual(['user', 'admin']);
+    expect(found.createdAt).toBeInstanceOf(Date);
+    expect(found.createdAt.getTime()).toBe(saved.createdAt.getTime());
+  });
+
+  it("fails a statement with PostgreSQL's error code and leaves the session usable", async () => {
+    const dataSource = await openDataSource();
+    const insert = 'INSERT INTO users (email, password_hash) VALUES ($1, $2)';
+    await dataSource.query(insert, ['twice@example.com', HASH]);
+    await expect(dataSource.query(insert, ['twice@example.com', HASH])).rejects.toMatchObject({ driverError: { code: '23505' } });
+    await expect(dataSource.query('SELECT $1::int / 0', [1])).rejects.toMatchObject({ driverError: { code: '22012' } });
+    await expect(dataSource.query('SELECT count(*)::int AS n FROM users WHERE email = $1', ['twice@example.com'])).resolves.toEqual([{ n: 1 }]);
+  });
+
   it('fails a connect that waits longer than the lease timeout instead of hanging, then recovers', async () => {
     const dataSource = await openDataSource(200);
     const holder = dataSource.createQueryRunner();
