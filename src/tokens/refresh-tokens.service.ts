@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Cron, CronExpression } from '@nestjs/schedule';
-import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { InjectRepository } from '@nestjs/typeorm';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { DataSource, EntityManager, IsNull, Repository } from 'typeorm';
+import { EntityManager, IsNull, Repository } from 'typeorm';
 import { ApiError } from '../common/api-error';
 import { MetricsService } from '../metrics/metrics.service';
 import { SessionView } from './dto/session.view';
@@ -30,7 +30,6 @@ export class RefreshTokensService {
 
   constructor(
     @InjectRepository(RefreshToken) private readonly tokens: Repository<RefreshToken>,
-    @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(tokensConfig.KEY) private readonly config: TokensConfig,
     private readonly metrics: MetricsService,
   ) {}
@@ -42,7 +41,7 @@ export class RefreshTokensService {
   /** Opens a session: the first token of a new family. */
   async openSession(userId: string, client: ClientInfo): Promise<string> {
     const id = randomUUID();
-    return this.insert(this.tokens.manager, { id, userId, familyId: id, parentId: null }, client);
+    return this.insert({ id, userId, familyId: id, parentId: null }, client);
   }
 
   /**
@@ -56,28 +55,23 @@ export class RefreshTokensService {
     if (seen?.revokedReason === 'rotated') throw await this.reuseDetected(seen, client);
     if (!seen || seen.revokedAt || seen.expiresAt.getTime() <= Date.now()) throw this.invalid();
 
-    const successor = await this.dataSource.transaction(async (manager) => {
-      // The spend is one conditional UPDATE: of concurrent requests with this token,
-      // exactly one gets the row back; the others lost the race and get 401.
-      const spent = await manager
-        .createQueryBuilder()
-        .update(RefreshToken)
-        .set({ revokedAt: () => 'now()', revokedReason: 'rotated', lastUsedAt: () => 'now()' })
-        .where('token_hash = :tokenHash AND revoked_at IS NULL AND expires_at > now()', { tokenHash })
-        .returning('id, user_id, family_id')
-        .execute();
-      const row = (spent.raw as Array<{ id: string; user_id: string; family_id: string }>)[0];
-      if (!row) return undefined;
-      const refreshToken = await this.insert(
-        manager,
-        { id: randomUUID(), userId: row.user_id, familyId: row.family_id, parentId: row.id },
-        client,
-      );
-      return { userId: row.user_id, refreshToken };
-    });
-    if (!successor) throw this.invalid();
+    const successor = this.newToken(client);
+    // One statement, so one transaction and one round trip: the spend is a conditional
+    // UPDATE, and the successor is inserted only from the row it spent. Of concurrent
+    // requests with this token, exactly one gets a row back; the others lost the race.
+    const rows: Array<{ user_id: string }> = await this.tokens.query(
+      `WITH spent AS (
+         UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = 'rotated', last_used_at = now()
+          WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()
+          RETURNING id, user_id, family_id)
+       INSERT INTO refresh_tokens (id, user_id, family_id, parent_id, token_hash, expires_at, user_agent, ip)
+       SELECT $2::uuid, user_id, family_id, id, $3, $4::timestamptz, $5, $6 FROM spent
+       RETURNING user_id`,
+      [tokenHash, randomUUID(), successor.tokenHash, successor.expiresAt, successor.userAgent, successor.ip],
+    );
+    if (rows.length === 0) throw this.invalid();
     this.metrics.refresh('success');
-    return successor;
+    return { userId: rows[0].user_id, refreshToken: successor.token };
   }
 
   /** Ends the family of this token, current or spent. Unknown tokens are ignored. */
@@ -172,19 +166,21 @@ export class RefreshTokensService {
     return result.affected ?? 0;
   }
 
-  private async insert(
-    manager: EntityManager,
-    ids: Pick<RefreshToken, 'id' | 'userId' | 'familyId' | 'parentId'>,
-    client: ClientInfo,
-  ): Promise<string> {
+  private async insert(ids: Pick<RefreshToken, 'id' | 'userId' | 'familyId' | 'parentId'>, client: ClientInfo): Promise<string> {
+    const { token, ...columns } = this.newToken(client);
+    await this.tokens.insert({ ...ids, ...columns });
+    return token;
+  }
+
+  /** A new token, and the columns stored for it: its hash, never the token itself. */
+  private newToken(client: ClientInfo) {
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
-    await manager.insert(RefreshToken, {
-      ...ids,
+    return {
+      token,
       tokenHash: hashToken(token),
       expiresAt: new Date(Date.now() + this.lifetimeSeconds * 1000),
       userAgent: client.userAgent?.slice(0, 512) ?? null,
       ip: client.ip?.slice(0, 64) ?? null,
-    });
-    return token;
+    };
   }
 }
