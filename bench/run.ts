@@ -43,6 +43,13 @@ interface Run {
   cpuUsPerRequest: number;
 }
 
+interface EventLoopDelay {
+  resolutionMs: number;
+  p99Ms: number;
+  maxMs: number;
+  p99IntervalMs: number;
+}
+
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function main() {
@@ -91,22 +98,22 @@ async function main() {
     const after = await settledMemory(server);
 
     log('login against raw bcrypt, in alternating rounds…');
+    const loginLoad = {
+      path: '/auth/login',
+      method: 'POST',
+      body: JSON.stringify({ email: 'bench@example.com', password: PASSWORD }),
+      headers: { 'content-type': 'application/json' },
+      connections: LOGIN_CONCURRENCY,
+    } as const;
+    await load(server, { ...loginLoad, duration: 2 }); // warm-up, as for the routes above
     const bcryptRates: number[] = [];
     const logins: Run[] = [];
-    const eventLoops: Array<{ p99Ms: number; maxMs: number }> = [];
+    const eventLoops: EventLoopDelay[] = [];
     for (let round = 0; round < ROUNDS; round += 1) {
       bcryptRates.push(await rawBcryptRate());
       await fetch(`${server.url}/bench/event-loop`); // reset the histogram
-      logins.push(
-        await load(server, {
-          path: '/auth/login',
-          method: 'POST',
-          body: JSON.stringify({ email: 'bench@example.com', password: PASSWORD }),
-          headers: { 'content-type': 'application/json' },
-          connections: LOGIN_CONCURRENCY,
-        }),
-      );
-      eventLoops.push((await (await fetch(`${server.url}/bench/event-loop`)).json()) as { p99Ms: number; maxMs: number });
+      logins.push(await load(server, loginLoad));
+      eventLoops.push((await (await fetch(`${server.url}/bench/event-loop`)).json()) as EventLoopDelay);
     }
     const bcryptRate = medianOf(bcryptRates);
     const login = median(logins);
@@ -161,7 +168,15 @@ async function main() {
         non2xx: refresh.non2xx,
         concurrency: CONNECTIONS,
       },
-      eventLoop: { p99Ms: round(eventLoop.p99Ms, 2), maxMs: round(eventLoop.maxMs, 2), under: 'login load', goal: { p99MsUnder: 20 } },
+      eventLoop: {
+        p99Ms: round(eventLoop.p99Ms, 2),
+        maxMs: round(eventLoop.maxMs, 2),
+        // What the histogram itself holds: the interval between the sampling timer's ticks.
+        p99IntervalMs: round(eventLoop.p99IntervalMs, 2),
+        resolutionMs: eventLoop.resolutionMs,
+        under: 'login load',
+        goal: { p99MsUnder: 20 },
+      },
       memory: {
         rssAfterWarmupMb: round(before.rss / 2 ** 20, 1),
         rssAfterMb: round(after.rss / 2 ** 20, 1),
@@ -409,7 +424,7 @@ function printTable(r: any) {
     ['2. ours / usual recipe req/s', `${r.recipe.ratio} (recipe ${r.recipe.recipeRps}, ${r.recipe.recipeToPublicRatio} of public)`, 'reported'],
     ['3. logins / raw bcrypt per s', `${r.login.ratio} (${r.login.loginsPerSecond} / ${r.login.bcryptComparesPerSecond})`, `≥ 0.90: ${mark(r.login.ratio >= 0.9)}`],
     ['4. refresh rotations', `${r.refresh.rps}/s, p50 ${r.refresh.p50Ms} ms, p99 ${r.refresh.p99Ms} ms, ${r.refresh.ratioToPublic} of public`, 'reported'],
-    ['5. event loop p99 under login', `${r.eventLoop.p99Ms} ms`, `< 20 ms: ${mark(r.eventLoop.p99Ms < 20)}`],
+    ['5. event loop p99 under login', `${r.eventLoop.p99Ms} ms late (ticks of a ${r.eventLoop.resolutionMs} ms timer: p99 ${r.eventLoop.p99IntervalMs} ms apart)`, `< 20 ms: ${mark(r.eventLoop.p99Ms < 20)}`],
     ['6. RSS growth, 200k requests', `${(r.memory.growth * 100).toFixed(1)}% (${r.memory.rssAfterWarmupMb} → ${r.memory.rssAfterMb} MB)`, `< 10%: ${mark(r.memory.growth < 0.1)}`],
     ['7. start-up to first /health 200', `new PGlite ${r.startup.newPgliteMs} ms, existing ${r.startup.existingPgliteMs} ms, PostgreSQL ${r.startup.postgresMs ?? 'n/a'} ms`, 'reported'],
   ];
