@@ -11,19 +11,26 @@ const HASH = '$2b$04$' + 'a'.repeat(53);
 const pglite = useMigratedPglite('pglite-driver');
 
 /** A DataSource on a temp directory of its own, holding a copy of the migrated template. */
-async function openDataSource(leaseTimeoutMs?: number): Promise<DataSource> {
+async function openDataSource(driverOptions: { leaseTimeoutMs?: number; statementCacheSize?: number } = {}): Promise<DataSource> {
   const dataDir = pglite.dataDir();
   const options = buildDataSourceOptions({ url: undefined, dataDir });
+  const { leaseTimeoutMs, statementCacheSize } = driverOptions;
   const dataSource = new DataSource(
-    leaseTimeoutMs === undefined
+    leaseTimeoutMs === undefined && statementCacheSize === undefined
       ? options
-      : ({ ...options, driver: createPgliteDriver(join(dataDir, 'pgdata'), leaseTimeoutMs) } as DataSourceOptions),
+      : ({ ...options, driver: createPgliteDriver(join(dataDir, 'pgdata'), leaseTimeoutMs, statementCacheSize) } as DataSourceOptions),
   );
   await dataSource.initialize();
   pglite.afterThisTest(async () => {
     if (dataSource.isInitialized) await dataSource.destroy();
   });
   return dataSource;
+}
+
+/** The texts of the session's named prepared statements, in text order (a query without parameters is not prepared). */
+async function preparedStatements(dataSource: DataSource): Promise<string[]> {
+  const rows: Array<{ statement: string }> = await dataSource.query('SELECT statement FROM pg_prepared_statements ORDER BY statement');
+  return rows.map((row) => row.statement);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -146,8 +153,33 @@ describe('createPgliteDriver under TypeORM', () => {
     await expect(dataSource.query('SELECT count(*)::int AS n FROM users WHERE email = $1', ['twice@example.com'])).resolves.toEqual([{ n: 1 }]);
   });
 
+  it('prepares a parameterised statement once and reuses it, also after a rollback', async () => {
+    const dataSource = await openDataSource();
+    const insert = 'INSERT INTO users (email, password_hash) VALUES ($1, $2)';
+    await dataSource.transaction(async (manager) => {
+      await manager.query(insert, ['rolled-back@example.com', HASH]);
+      throw new Error('roll back');
+    }).catch(() => undefined);
+    await dataSource.query(insert, ['first@example.com', HASH]);
+    await dataSource.query(insert, ['second@example.com', HASH]);
+    expect((await preparedStatements(dataSource)).filter((statement) => statement === insert)).toHaveLength(1);
+    expect(await emails(dataSource)).toEqual(['first@example.com', 'second@example.com']);
+  });
+
+  it('keeps at most statementCacheSize statements, closing the oldest, and prepares again one that is gone', async () => {
+    const dataSource = await openDataSource({ statementCacheSize: 2 });
+    const queries = [1, 2, 3].map((n) => `SELECT $1::int + ${n} AS n`);
+    for (const sql of queries) await dataSource.query(sql, [1]);
+    await dataSource.query(queries[2], [1]); // the next batch closes the evicted one
+    expect(await preparedStatements(dataSource)).toEqual([queries[1], queries[2]]);
+
+    await dataSource.query('DEALLOCATE ALL');
+    await expect(dataSource.query(queries[2], [40])).resolves.toEqual([{ n: 43 }]);
+    expect(await preparedStatements(dataSource)).toEqual([queries[2]]);
+  });
+
   it('fails a connect that waits longer than the lease timeout instead of hanging, then recovers', async () => {
-    const dataSource = await openDataSource(200);
+    const dataSource = await openDataSource({ leaseTimeoutMs: 200 });
     const holder = dataSource.createQueryRunner();
     await holder.connect();
     await holder.startTransaction();
