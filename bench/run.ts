@@ -253,12 +253,14 @@ async function startupTimings() {
 async function startServer(env: Record<string, string>): Promise<Server> {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const started = process.hrtime.bigint();
+  // The database is the caller's choice: PGlite unless env names DATABASE_URL.
+  const { DATABASE_URL: _inherited, ...inherited } = process.env;
   const child = spawn(process.execPath, [SERVER], {
     cwd: ROOT,
     // The JSON log (one line per request, as in production) goes to /dev/null; start-up errors still show.
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
-      ...process.env,
+      ...inherited,
       NODE_ENV: 'production',
       PORT: String(port),
       JWT_SECRET,
