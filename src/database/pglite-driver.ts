@@ -86,13 +86,22 @@ class PreparedStatements {
     this.evicted.push(oldestName);
   }
 
+  /** Drops a statement from the cache; the next batch closes it. */
   forget(sql: string): void {
+    const name = this.byText.get(sql);
+    if (name === undefined) return;
     this.byText.delete(sql);
+    this.evicted.push(name);
   }
 
   /** Statements dropped from the cache, to be closed by the next batch. */
   takeEvicted(): string[] {
     return this.evicted.splice(0);
+  }
+
+  /** A batch that failed may not have closed them: closing twice is harmless. */
+  returnEvicted(names: string[]): void {
+    this.evicted.push(...names);
   }
 }
 
@@ -135,8 +144,9 @@ class PgliteClient extends EventEmitter {
     const values = parameters.map((value) => prepareValue(value) as string | Uint8Array | null);
     const prepared = this.statements.get(sql);
     const name = prepared ?? this.statements.newName();
+    const closing = this.statements.takeEvicted();
     const batch = concat([
-      ...this.statements.takeEvicted().map((evicted) => serialize.close({ type: 'S', name: evicted })),
+      ...closing.map((evicted) => serialize.close({ type: 'S', name: evicted })),
       ...(prepared ? [] : [serialize.parse({ name, text: sql })]),
       serialize.bind({ statement: name, values }),
       serialize.describe({ type: 'P' }),
@@ -148,6 +158,7 @@ class PgliteClient extends EventEmitter {
     if (!prepared && messages.some((message) => message.name === 'parseComplete')) this.statements.add(sql, name);
     const error = messages.find((message) => message instanceof backend.DatabaseError);
     if (error) {
+      this.statements.returnEvicted(closing);
       if (prepared && error.code && STALE_STATEMENT.has(error.code)) {
         this.statements.forget(sql);
         return this.extendedQuery(sql, parameters);
