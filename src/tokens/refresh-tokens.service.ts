@@ -41,7 +41,9 @@ export class RefreshTokensService {
   /** Opens a session: the first token of a new family. */
   async openSession(userId: string, client: ClientInfo): Promise<string> {
     const id = randomUUID();
-    return this.insert({ id, userId, familyId: id, parentId: null }, client);
+    const { token, ...columns } = this.newToken(client);
+    await this.tokens.insert({ id, userId, familyId: id, parentId: null, ...columns });
+    return token;
   }
 
   /**
@@ -164,12 +166,6 @@ export class RefreshTokensService {
   ): Promise<number> {
     const result = await manager.update(RefreshToken, { ...where, revokedAt: IsNull() }, { revokedAt: () => 'now()', revokedReason: reason });
     return result.affected ?? 0;
-  }
-
-  private async insert(ids: Pick<RefreshToken, 'id' | 'userId' | 'familyId' | 'parentId'>, client: ClientInfo): Promise<string> {
-    const { token, ...columns } = this.newToken(client);
-    await this.tokens.insert({ ...ids, ...columns });
-    return token;
   }
 
   /** A new token, and the columns stored for it: its hash, never the token itself. */
