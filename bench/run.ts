@@ -79,35 +79,27 @@ async function main() {
     }
 
     log('guard cost and the usual recipe…');
-    const runs: Record<'public' | 'protected' | 'recipe' | 'verify-only', Run[]> = { public: [], protected: [], recipe: [], 'verify-only': [] };
-    const guardRounds: Array<{ public: Run; protected: Run }> = [];
+    const rounds: Array<{ public: Run; protected: Run; verifyOnly?: Run; recipe?: Run }> = [];
     for (let round = 0; round < GUARD_ROUNDS; round += 1) {
       // The same headers on every route, so that only the authentication differs. The pair
       // runs back to back, each first in turn, so that a machine slowing down or speeding
       // up within a round favours neither.
-      const order = round % 2 === 0 ? (['public', 'protected'] as const) : (['protected', 'public'] as const);
-      const pair = { public: undefined as unknown as Run, protected: undefined as unknown as Run };
-      for (const route of order) pair[route] = await load(server, { path: `/bench/${route}`, headers: bearer, duration: GUARD_SECONDS });
-      guardRounds.push(pair);
-      runs.public.push(pair.public);
-      runs.protected.push(pair.protected);
-      if (round % 2 === 1) {
-        for (const route of ['verify-only', 'recipe'] as const) {
-          runs[route].push(await load(server, { path: `/bench/${route}`, headers: bearer, duration: GUARD_SECONDS }));
-        }
-      }
+      const run = (route: string) => load(server, { path: `/bench/${route}`, headers: bearer, duration: GUARD_SECONDS });
+      const [first, second] = round % 2 === 0 ? ['public', 'protected'] : ['protected', 'public'];
+      const pair = { [first]: await run(first), [second]: await run(second) } as { public: Run; protected: Run };
+      rounds.push(round % 2 === 1 ? { ...pair, verifyOnly: await run('verify-only'), recipe: await run('recipe') } : pair);
     }
-    const pub = median(runs.public);
-    const prot = median(runs.protected);
-    const recipe = median(runs.recipe);
+    const pub = median(rounds.map((r) => r.public));
+    const prot = median(rounds.map((r) => r.protected));
+    const withRecipe = rounds.filter((r): r is Required<(typeof rounds)[number]> => r.recipe !== undefined);
+    const recipe = median(withRecipe.map((r) => r.recipe));
     // A ratio or difference within one round sees the same machine on both sides; the
     // median over the rounds resists a noisy one.
-    const guardCpus = guardRounds.map((pair) => pair.protected.cpuUsPerRequest - pair.public.cpuUsPerRequest);
-    const guardRatio = medianOf(guardRounds.map((pair) => pair.protected.rps / pair.public.rps));
+    const guardCpus = rounds.map((r) => r.protected.cpuUsPerRequest - r.public.cpuUsPerRequest);
+    const guardRatio = medianOf(rounds.map((r) => r.protected.rps / r.public.rps));
     const guardCpu = medianOf(guardCpus);
-    const laterRounds = guardRounds.filter((_, round) => round % 2 === 1);
-    const recipeRatio = medianOf(laterRounds.map((pair, i) => pair.protected.rps / runs.recipe[i].rps));
-    const verifyOnlyCpu = medianOf(laterRounds.map((pair, i) => runs['verify-only'][i].cpuUsPerRequest - pair.public.cpuUsPerRequest));
+    const recipeRatio = medianOf(withRecipe.map((r) => r.protected.rps / r.recipe.rps));
+    const verifyOnlyCpu = medianOf(withRecipe.map((r) => r.verifyOnly.cpuUsPerRequest - r.public.cpuUsPerRequest));
 
     log('memory over 200,000 protected requests…');
     const before = await settledMemory(server);
@@ -163,11 +155,11 @@ async function main() {
         tokenCacheSize: Number(process.env.ACCESS_TOKEN_CACHE_SIZE ?? 10_000),
         // The middle half of the rounds' differences: how far the machine moved them.
         cpuUsPerRequestQuartiles: [round(quantile(guardCpus, 0.25), 1), round(quantile(guardCpus, 0.75), 1)],
-        rounds: guardRounds.map((pair) => ({
-          publicRps: round(pair.public.rps),
-          protectedRps: round(pair.protected.rps),
-          publicCpuUs: round(pair.public.cpuUsPerRequest, 1),
-          protectedCpuUs: round(pair.protected.cpuUsPerRequest, 1),
+        rounds: rounds.map((r) => ({
+          publicRps: round(r.public.rps),
+          protectedRps: round(r.protected.rps),
+          publicCpuUs: round(r.public.cpuUsPerRequest, 1),
+          protectedCpuUs: round(r.protected.cpuUsPerRequest, 1),
         })),
         goal: { ratioAtLeast: 0.75, cpuUsAtMost: 15 },
       },
