@@ -4,7 +4,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ExtractJwt, Strategy } from 'passport-jwt';
-import { Public } from '../src/auth/decorators/public.decorator';
+import { Public } from '../src/common/auth';
 import { bearerToken } from '../src/auth/bearer-token';
 import { AccessTokenService } from '../src/tokens/access-token.service';
 import { TokensModule } from '../src/tokens/tokens.module';

@@ -5,7 +5,7 @@ import { JwtAuthGuard } from '../src/auth/guards/jwt-auth.guard';
 import { JwtStrategy } from '../src/auth/strategies/jwt.strategy';
 import { AccessTokenService } from '../src/tokens/access-token.service';
 import { tokensConfig } from '../src/tokens/tokens.config';
-import { Role } from '../src/users/role';
+import { Role } from '../src/common/auth';
 
 /**
  * The product's JwtAuthGuard in isolation: canActivate() on a protected handler with a

@@ -2,8 +2,7 @@ import { createServer, connect, Server, Socket } from 'node:net';
 import { Controller, Get, Module } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
-import type { AuthUser } from '../src/auth/auth-user';
-import { CurrentUser } from '../src/auth/decorators/current-user.decorator';
+import { type AuthUser, CurrentUser } from '../src/common/auth';
 import { GOOD_PASSWORD, register, Registered } from './support/api';
 import { createTestDatabase, startApp, TestApp } from './support/test-app';
 

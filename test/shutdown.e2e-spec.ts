@@ -1,7 +1,7 @@
 import { Controller, Get, Module } from '@nestjs/common';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { Public } from '../src/auth/decorators/public.decorator';
+import { Public } from '../src/common/auth';
 import { startApp } from './support/test-app';
 
 @Controller('probe')

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
+import { normaliseEmail } from '../common/email';
 import { authConfig, AuthConfig } from './auth.config';
 import { COUNTER_STORE, CounterStore } from './rate-limit/counter-store';
 
@@ -37,7 +38,7 @@ export class LoginBackoffService {
   }
 
   private keys(email: string) {
-    const account = createHash('sha256').update(email.trim().toLowerCase()).digest('base64url');
+    const account = createHash('sha256').update(normaliseEmail(email)).digest('base64url');
     return { failures: `login-failures:${account}`, blocked: `login-blocked:${account}` };
   }
 }

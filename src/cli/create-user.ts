@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { AppModule } from '../app.module';
 import { ApiError } from '../common/api-error';
 import { ConfigError } from '../config/env';
-import { Role } from '../users/role';
+import { Role } from '../common/auth';
 import { UsersService } from '../users/users.service';
 
 /**

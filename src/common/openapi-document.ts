@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { PUBLIC_OPERATION_EXTENSION } from '../auth/decorators/public.decorator';
+import { PUBLIC_OPERATION_EXTENSION } from './auth';
 import { ErrorBody, errorResponse } from './openapi';
 
 export const DOCS_PATH = 'docs';

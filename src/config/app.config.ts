@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import { registerAs } from '@nestjs/config';
 import { ConfigError, env } from './env';
 
@@ -6,7 +5,7 @@ import { ConfigError, env } from './env';
 export const appConfig = registerAs('app', () => ({
   port: env.int('PORT', 3000, { min: 0, max: 65535 }),
   production: env.isProduction(),
-  dataDir: resolve(env.string('DATA_DIR', './data')),
+  dataDir: env.dataDir(),
   corsOrigins: parseCorsOrigins(),
   trustProxy: parseTrustProxy(env.string('TRUST_PROXY', 'false')),
 }));

@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+
 /**
  * The one place that reads process.env. Every configuration slice (`*.config.ts`)
  * reads its variables through these helpers, so that a bad value stops the service
@@ -26,6 +28,10 @@ export const env = {
     return raw(name) ?? fallback;
   },
 
+  /** DATA_DIR, resolved: where the embedded database, the outbox's .eml files and generated development keys live. */
+  dataDir(): string {
+    return resolve(raw('DATA_DIR') ?? './data');
+  },
   isProduction(): boolean {
     return raw('NODE_ENV') === 'production';
   },

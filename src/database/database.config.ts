@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import { registerAs } from '@nestjs/config';
 import { ConfigError, env } from '../config/env';
 
@@ -10,7 +9,7 @@ export const databaseConfig = registerAs('database', () => {
   return {
     /** Unset means the embedded PostgreSQL (PGlite) under `dataDir`. */
     url,
-    dataDir: resolve(env.string('DATA_DIR', './data')),
+    dataDir: env.dataDir(),
   };
 });
 

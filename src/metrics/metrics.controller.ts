@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { Controller, Get, Headers, Inject, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { Public } from '../auth/decorators/public.decorator';
+import { Public } from '../common/auth';
 import { ApiError } from '../common/api-error';
 import { metricsConfig, MetricsConfig } from './metrics.config';
 import { MetricsService } from './metrics.service';

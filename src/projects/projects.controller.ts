@@ -1,12 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { AuthUser } from '../auth/auth-user';
-import { CurrentUser } from '../auth/decorators/current-user.decorator';
-import { Roles } from '../auth/decorators/roles.decorator';
+import { type AuthUser, CurrentUser, Role, Roles } from '../common/auth';
 // The same page/limit rules as GET /users (a limit above 100 is served as 100).
 import { PageQuery } from '../common/pagination';
 import { ApiErrors, PageOf } from '../common/openapi';
-import { Role } from '../users/role';
 import { CreateProjectDto } from './dto/create-project.dto';
 import { ProjectResponse, toProjectResponse } from './dto/project.response';
 import { UpdateProjectDto } from './dto/update-project.dto';

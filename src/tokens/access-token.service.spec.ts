@@ -1,6 +1,6 @@
 import { createSecretKey, randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Role } from '../users/role';
+import { Role } from '../common/auth';
 import { AccessTokenService } from './access-token.service';
 import { keyId } from './jws';
 import type { TokensConfig } from './tokens.config';

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { ALL_ROLES, Role } from '../users/role';
+import { ALL_ROLES, Role } from '../common/auth';
 import { signJws, verifyJws } from './jws';
 import { CLOCK_TOLERANCE_SECONDS, tokensConfig, TokensConfig } from './tokens.config';
 

@@ -1,6 +1,6 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Public } from '../auth/decorators/public.decorator';
+import { Public } from '../common/auth';
 import { ApiError } from '../common/api-error';
 import { ApiErrors } from '../common/openapi';
 import { tokensConfig, TokensConfig } from './tokens.config';

@@ -4,18 +4,11 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { EntityManager, IsNull, Repository } from 'typeorm';
 import { ApiError } from '../common/api-error';
+import type { ClientInfo } from '../common/auth';
 import { MetricsService } from '../metrics/metrics.service';
 import { SessionView } from './dto/session.view';
 import { RefreshToken, RevocationReason } from './refresh-token.entity';
 import { tokensConfig, TokensConfig } from './tokens.config';
-
-/** Who asked: kept with each token and shown in the session list. */
-export interface ClientInfo {
-  userAgent: string | null;
-  ip: string | null;
-  /** The request's id (X-Request-Id), on the log lines about it. */
-  requestId?: string;
-}
 
 /** `rt_` + 256 random bits, base64url: never a JWS, so it can never pass as an access token. */
 const TOKEN_PREFIX = 'rt_';

@@ -1,5 +1,4 @@
 import { createPublicKey, JsonWebKey, KeyObject } from 'node:crypto';
-import { resolve } from 'node:path';
 import { registerAs } from '@nestjs/config';
 import { ConfigError, env } from '../config/env';
 import { JWS_ALGORITHMS, JwsAlgorithm, keyId } from './jws';
@@ -20,7 +19,7 @@ export interface TokenKeys {
 }
 
 export const tokensConfig = registerAs('tokens', () => ({
-  ...loadKeys(env.isProduction(), resolve(env.string('DATA_DIR', './data'))),
+  ...loadKeys(env.isProduction(), env.dataDir()),
   issuer: env.string('JWT_ISSUER', 'auth-service'),
   audience: env.string('JWT_AUDIENCE', 'api'),
   accessTtlSeconds: env.durationSeconds('JWT_ACCESS_TTL', '15m'),

@@ -1,5 +1,5 @@
 import { Check, Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import { Role } from './role';
+import { Role } from '../common/auth';
 
 // The decorators mirror the migrations, so that `migration:generate` finds no difference.
 @Entity({ name: 'users' })

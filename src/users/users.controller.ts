@@ -1,15 +1,12 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { AuthUser } from '../auth/auth-user';
-import { CurrentUser } from '../auth/decorators/current-user.decorator';
-import { Roles } from '../auth/decorators/roles.decorator';
+import { type AuthUser, CurrentUser, Role, Roles } from '../common/auth';
 import { ApiErrors, PageOf } from '../common/openapi';
 import { PageQuery } from '../common/pagination';
 import { ChangePasswordDto } from './dto/change-password.dto';
 import { UpdateProfileDto } from './dto/update-profile.dto';
 import { UpdateRolesDto } from './dto/update-roles.dto';
 import { toUserResponse, UserResponse } from './dto/user.response';
-import { Role } from './role';
 import { UsersService } from './users.service';
 
 const UserPage = PageOf(UserResponse);

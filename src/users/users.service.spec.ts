@@ -14,7 +14,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { RefreshTokensService } from '../tokens/refresh-tokens.service';
 import { tokensConfig, TokensConfig } from '../tokens/tokens.config';
 import { PasswordService } from './password.service';
-import { Role } from './role';
+import { Role } from '../common/auth';
 import { User } from './user.entity';
 import { usersConfig, UsersConfig } from './users.config';
 import { UsersService } from './users.service';

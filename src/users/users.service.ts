@@ -2,12 +2,13 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/comm
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import { ApiError } from '../common/api-error';
+import { normaliseEmail } from '../common/email';
 import { findPage, Page, PageQuery } from '../common/pagination';
 import { ConfigError } from '../config/env';
 import { isUniqueViolation } from '../database/database-errors';
 import { RefreshTokensService } from '../tokens/refresh-tokens.service';
 import { PasswordService } from './password.service';
-import { Role } from './role';
+import { Role } from '../common/auth';
 import { User } from './user.entity';
 import { usersConfig, UsersConfig } from './users.config';
 
@@ -16,10 +17,6 @@ export interface NewUser {
   password: string;
   displayName?: string | null;
   roles?: Role[];
-}
-
-export function normaliseEmail(email: string): string {
-  return email.trim().toLowerCase();
 }
 
 @Injectable()

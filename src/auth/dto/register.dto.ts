@@ -1,13 +1,12 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsEmail, IsOptional, IsString, MaxLength } from 'class-validator';
-import { NormaliseEmail, Trim } from '../../common/transforms';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsEmailAddress } from '../../common/email';
+import { Trim } from '../../common/transforms';
 
 // Rules run bottom-up, stopping at the first failure: the type check comes last.
 export class RegisterDto {
-  @ApiProperty({ format: 'email', maxLength: 254, example: 'ada@example.com', description: 'Trimmed and lower-cased' })
-  @NormaliseEmail()
-  @IsEmail({}, { message: 'email must be an email address' })
-  @MaxLength(254)
+  @ApiProperty({ format: 'email', maxLength: 254, example: 'ada@example.com', description: 'NFKC-normalised, trimmed and lower-cased; invisible, bidi and control characters, and a part that mixes scripts, are refused' })
+  @IsEmailAddress()
   @IsString()
   email: string;
 

@@ -3,9 +3,9 @@ import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../../common/api-error';
-import type { AuthUser } from '../auth-user';
+import type { AuthUser } from '../../common/auth';
 import { JwtStrategy } from '../strategies/jwt.strategy';
-import { IS_PUBLIC_KEY } from '../decorators/public.decorator';
+import { IS_PUBLIC_KEY } from '../../common/auth';
 
 /**
  * Registered globally in AuthModule: every route needs a valid access token unless it

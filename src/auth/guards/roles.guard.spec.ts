@@ -3,9 +3,7 @@ import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../common/api-error';
-import { Role } from '../../users/role';
-import type { AuthUser } from '../auth-user';
-import { Roles } from '../decorators/roles.decorator';
+import { type AuthUser, Role, Roles } from '../../common/auth';
 import { RolesGuard } from './roles.guard';
 
 class OpenController {

@@ -1,9 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ApiError } from '../../common/api-error';
-import type { Role } from '../../users/role';
-import type { AuthUser } from '../auth-user';
-import { ROLES_KEY } from '../decorators/roles.decorator';
+import { type AuthUser, type Role, ROLES_KEY } from '../../common/auth';
 
 /** Registered globally after JwtAuthGuard; only acts on routes marked @Roles(). */
 @Injectable()

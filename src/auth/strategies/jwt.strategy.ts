@@ -3,7 +3,7 @@ import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { ApiError } from '../../common/api-error';
 import { AccessTokenService } from '../../tokens/access-token.service';
-import type { AuthUser } from '../auth-user';
+import type { AuthUser } from '../../common/auth';
 import { bearerToken } from '../bearer-token';
 
 /**

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { ArrayNotEmpty, ArrayUnique, IsArray, IsIn } from 'class-validator';
-import { ALL_ROLES, Role } from '../role';
+import { ALL_ROLES, Role } from '../../common/auth';
 
 // Rules run bottom-up, stopping at the first failure: the type check comes last.
 export class UpdateRolesDto {

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import type { User } from '../user.entity';
-import { Role } from '../role';
+import { Role } from '../../common/auth';
 
 /** The contract's user object. The only way a User leaves the service: no hash, ever. */
 export class UserResponse {

@@ -1,4 +1,4 @@
-import type { Role } from '../users/role';
+import type { Role } from './role';
 
 /** What the JWT guard puts on the request: the token's claims, without a database read. */
 export interface AuthUser {

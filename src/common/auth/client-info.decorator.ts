@@ -1,6 +1,6 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import type { ClientInfo } from '../../tokens/refresh-tokens.service';
+import type { ClientInfo } from './client-info';
 
 /**
  * The caller's user agent and IP (the socket's, or the proxy's view with TRUST_PROXY), for

@@ -1,5 +1,5 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
-import type { AuthUser } from '../auth-user';
+import type { AuthUser } from './auth-user';
 
 /** The authenticated caller, as the JWT guard left it on the request. */
 export const CurrentUser = createParamDecorator(
