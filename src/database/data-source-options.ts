@@ -14,7 +14,7 @@ export const ENTITIES = [User, RefreshToken, Project];
 export const MIGRATIONS = [CreateUsers1763798400000, CreateRefreshTokens1763884800000, CreateProjects1763971200000];
 
 /** One description of the database for the app (database.module.ts) and the CLI (ormconfig.ts). */
-export function buildDataSourceOptions(config: DatabaseConfig): DataSourceOptions {
+export function buildDataSourceOptions(config: Pick<DatabaseConfig, 'url' | 'dataDir'>): DataSourceOptions {
   const common = {
     type: 'postgres' as const,
     entities: ENTITIES,
