@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { ScheduleModule } from '@nestjs/schedule';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { appConfig } from './config/app.config';
 import { DatabaseModule } from './database/database.module';
@@ -18,6 +19,7 @@ import { UsersModule } from './users/users.module';
     MetricsModule,
     ScheduleModule.forRoot(),
     DatabaseModule,
+    AuditModule,
     UsersModule,
     AuthModule,
     HealthModule,
