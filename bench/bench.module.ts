@@ -4,14 +4,18 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ExtractJwt, Strategy } from 'passport-jwt';
+import { ConfigModule } from '@nestjs/config';
+import { JwtService } from '@nestjs/jwt';
 import { Public } from '../src/common/auth';
 import { bearerToken } from '../src/auth/bearer-token';
+import { userOf } from '../src/auth/strategies/jwt.strategy';
 import { AccessTokenService } from '../src/tokens/access-token.service';
+import { tokensConfig, TokensConfig } from '../src/tokens/tokens.config';
 import { TokensModule } from '../src/tokens/tokens.module';
 
 /**
  * Mounted by the benchmark only (createApp({ modules: [BenchModule] })), never shipped:
- * three routes that do the same work behind three kinds of authentication.
+ * routes that do the same work behind different kinds of authentication.
  */
 export const RECIPE_SECRET = Symbol('RECIPE_SECRET');
 
@@ -27,16 +31,20 @@ class RecipeJwtStrategy extends PassportStrategy(Strategy, 'recipe-jwt') {
   }
 }
 
-/** Diagnostic only: the product's verification without Passport, to split the guard's cost. */
+const UNCACHED_TOKENS = Symbol('UNCACHED_TOKENS');
+
+/**
+ * JwtAuthGuard's check (after its @Public() test) with an AccessTokenService that remembers
+ * nothing (ACCESS_TOKEN_CACHE_SIZE=0): every request a full verification through
+ * @nestjs/jwt, as a load of always-new tokens would cost.
+ */
 @Injectable()
-class VerifyOnlyGuard implements CanActivate {
-  constructor(private readonly tokens: AccessTokenService) {}
+class UncachedGuard implements CanActivate {
+  constructor(@Inject(UNCACHED_TOKENS) private readonly tokens: AccessTokenService) {}
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<{ headers: Record<string, string>; user?: unknown }>();
-    const result = this.tokens.verify(bearerToken(request));
-    if (!result.valid) return false;
-    request.user = { id: result.claims.sub, roles: result.claims.roles };
+    request.user = userOf(this.tokens.verify(bearerToken(request)));
     return true;
   }
 }
@@ -66,9 +74,17 @@ class BenchController {
   }
 
   @Public()
-  @UseGuards(VerifyOnlyGuard)
-  @Get('verify-only')
-  verifyOnly() {
+  @UseGuards(UncachedGuard)
+  @Get('uncached')
+  uncached() {
+    return { ok: true };
+  }
+
+  /** The product's `jwt` strategy through Passport, as `@UseGuards(AuthGuard('jwt'))` runs it. */
+  @Public()
+  @UseGuards(AuthGuard('jwt'))
+  @Get('passport')
+  passport() {
     return { ok: true };
   }
 
@@ -109,8 +125,17 @@ class BenchController {
 }
 
 @Module({
-  imports: [TokensModule],
+  imports: [TokensModule, ConfigModule.forFeature(tokensConfig)],
   controllers: [BenchController],
-  providers: [RecipeJwtStrategy, VerifyOnlyGuard, { provide: RECIPE_SECRET, useFactory: () => process.env.JWT_SECRET }],
+  providers: [
+    RecipeJwtStrategy,
+    UncachedGuard,
+    { provide: RECIPE_SECRET, useFactory: () => process.env.JWT_SECRET },
+    {
+      provide: UNCACHED_TOKENS,
+      inject: [tokensConfig.KEY, JwtService],
+      useFactory: (config: TokensConfig, jwt: JwtService) => new AccessTokenService({ ...config, verifiedCacheSize: 0 }, jwt),
+    },
+  ],
 })
 export class BenchModule {}

@@ -39,9 +39,14 @@ import { LocalStrategy } from './strategies/local.strategy';
     LoginBackoffService,
     LocalStrategy,
     JwtStrategy,
+    JwtAuthGuard,
+    RolesGuard,
     // Global, in this order: authenticate every route unless @Public(), then check @Roles().
-    { provide: APP_GUARD, useClass: JwtAuthGuard },
-    { provide: APP_GUARD, useClass: RolesGuard },
+    { provide: APP_GUARD, useExisting: JwtAuthGuard },
+    { provide: APP_GUARD, useExisting: RolesGuard },
   ],
+  // For modules that write @UseGuards(JwtAuthGuard, RolesGuard) or AuthGuard('jwt'): the guards and
+  // what they need (TokensModule: AccessTokenService, JwtService).
+  exports: [JwtAuthGuard, RolesGuard, JwtStrategy, PassportModule, TokensModule],
 })
 export class AuthModule {}

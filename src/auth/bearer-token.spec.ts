@@ -40,6 +40,23 @@ describe('bearerToken', () => {
     expect(rejection({ authorization })).toEqual({ status: 401, code: 'token_invalid' });
   });
 
+  it('answers 401 token_invalid for a refresh token, saying that refresh tokens go to POST /auth/refresh', () => {
+    for (const authorization of ['Bearer rt_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8', 'bearer  rt_x-y_z']) {
+      try {
+        bearerToken({ headers: { authorization } });
+        throw new Error('expected bearerToken to throw');
+      } catch (error) {
+        expect(error).toBeInstanceOf(ApiError);
+        const body = (error as ApiError).getResponse() as { code: string; message: string };
+        expect((error as ApiError).getStatus()).toBe(401);
+        expect(body.code).toBe('token_invalid');
+        expect(body.message).toContain('POST /auth/refresh');
+      }
+    }
+    // Any other malformed header keeps the general message.
+    expect(() => bearerToken({ headers: { authorization: 'Bearer abc' } })).toThrow(/Bearer <access token>/);
+  });
+
   it('reads the scheme case-insensitively and allows several spaces (RFC 7235, RFC 6750)', () => {
     expect(bearerToken({ headers: { authorization: 'bearer a.b.c' } })).toBe('a.b.c');
     expect(bearerToken({ headers: { authorization: 'BEARER  a.b.c' } })).toBe('a.b.c');

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
+import { JwtService } from '@nestjs/jwt';
+import { KeyObject, randomUUID } from 'node:crypto';
 import { ALL_ROLES, Role } from '../common/auth';
-import { signJws, verifyJws } from './jws';
+import { verificationKey } from './jwt-options';
 import { CLOCK_TOLERANCE_SECONDS, tokensConfig, TokensConfig } from './tokens.config';
 
 /** RFC 9068's media type for access tokens: a JWT of any other type is never accepted as one. */
@@ -24,8 +25,13 @@ export interface AccessTokenClaims {
 
 export type Verification = { valid: true; claims: AccessTokenClaims } | { valid: false; expired: boolean };
 
-const INVALID: Verification = { valid: false, expired: false };
-const EXPIRED: Verification = { valid: false, expired: true };
+const INVALID: Verification = Object.freeze({ valid: false, expired: false });
+const EXPIRED: Verification = Object.freeze({ valid: false, expired: true });
+
+/** What jsonwebtoken leaves to checkClaims: expiry, so that an expired token is told apart (token_expired). */
+const EXPIRY_IN_CLAIMS = { ignoreExpiration: true } as const;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The one expiry rule, for full and remembered verifications alike: `exp` plus the clock leeway. */
 function isExpired(exp: number, nowSeconds: number): boolean {
@@ -36,8 +42,14 @@ function isExpired(exp: number, nowSeconds: number): boolean {
 const MAX_CACHED_TOKEN_LENGTH = 1024;
 
 /**
- * Signs and verifies short-lived access tokens with keys prepared once at start.
- * Verification is stateless: one signature check and a few comparisons, no database.
+ * Signs and verifies short-lived access tokens through @nestjs/jwt's JwtService, with the
+ * keys TokensModule prepared at start. Verification is stateless: no database.
+ *
+ * A full verification is three steps, and the `jwt` Passport strategy runs the same three:
+ * keyFor() (the header: algorithm, kid among our keys, typ, no key-pointing headers,
+ * canonical signature), jsonwebtoken (signature, issuer, audience, nbf), and checkClaims()
+ * (what jsonwebtoken does not check: exp present and not past, integer times, a UUID
+ * subject, known roles).
  *
  * A client presents the same access token on every request until it expires, so a token
  * that verified is remembered by its exact text (`verifiedCacheSize` of them, oldest out
@@ -49,10 +61,23 @@ const MAX_CACHED_TOKEN_LENGTH = 1024;
 export class AccessTokenService {
   private readonly verified = new Map<string, Verification & { valid: true }>();
 
-  constructor(@Inject(tokensConfig.KEY) private readonly config: TokensConfig) {}
+  constructor(
+    @Inject(tokensConfig.KEY) private readonly config: TokensConfig,
+    private readonly jwt: JwtService,
+  ) {}
 
   get lifetimeSeconds(): number {
     return this.config.accessTtlSeconds;
+  }
+
+  /** jsonwebtoken's pins for an access token, for the `jwt` strategy (passport-jwt) to pass on. */
+  get verifyOptions() {
+    return {
+      algorithms: [this.config.algorithm],
+      issuer: this.config.issuer,
+      audience: this.config.audience,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+    };
   }
 
   sign(subject: AccessTokenSubject): string {
@@ -66,7 +91,7 @@ export class AccessTokenService {
       iss: this.config.issuer,
       aud: this.config.audience,
     };
-    return signJws(this.config.algorithm, this.config.signingKey, { typ: ACCESS_TOKEN_TYPE, kid: this.config.signingKid }, claims);
+    return this.jwt.sign(claims, { header: { alg: this.config.algorithm, typ: ACCESS_TOKEN_TYPE, kid: this.config.signingKid } });
   }
 
   verify(token: string): Verification {
@@ -81,6 +106,40 @@ export class AccessTokenService {
     return verification;
   }
 
+  /** The key that verifies this access token, chosen by its header; a JsonWebTokenError when it may not be verified at all. */
+  keyFor(token: string): KeyObject {
+    return verificationKey(token, this.config, ACCESS_TOKEN_TYPE);
+  }
+
+  /** The claim rules jsonwebtoken lacks, on a payload whose signature has been verified. */
+  checkClaims(payload: unknown): Verification {
+    if (typeof payload !== 'object' || payload === null) return INVALID;
+    const { sub, roles, jti, iat, exp, nbf, iss, aud } = payload as Record<string, unknown>;
+    const now = Date.now() / 1000;
+    if (
+      // exp is required; times are whole seconds (RFC 7519 allows fractions, we never sign
+      // them), and safe integers, so 1e400 (Infinity once parsed) never outlives the key.
+      !Number.isSafeInteger(exp) ||
+      !Number.isSafeInteger(iat) ||
+      (nbf !== undefined && !Number.isSafeInteger(nbf)) ||
+      typeof sub !== 'string' ||
+      !UUID.test(sub) || // a user id: anything else would reach a query as a malformed uuid
+      typeof jti !== 'string' ||
+      iss !== this.config.issuer ||
+      !(aud === this.config.audience || (Array.isArray(aud) && aud.includes(this.config.audience))) ||
+      !Array.isArray(roles) ||
+      !roles.every((role) => ALL_ROLES.includes(role as Role)) ||
+      (iat as number) > now + CLOCK_TOLERANCE_SECONDS ||
+      (nbf !== undefined && (nbf as number) > now + CLOCK_TOLERANCE_SECONDS)
+    ) {
+      return INVALID;
+    }
+    if (isExpired(exp as number, now)) return EXPIRED;
+    // Frozen: a remembered verification is handed to every request that presents the token.
+    const claims = { sub, roles: Object.freeze([...roles]) as Role[], jti, iat: iat as number, exp: exp as number, iss, aud: this.config.audience };
+    return Object.freeze({ valid: true, claims: Object.freeze(claims) });
+  }
+
   private remember(token: string, verification: Verification & { valid: true }): void {
     const capacity = this.config.verifiedCacheSize;
     if (capacity === 0 || token.length > MAX_CACHED_TOKEN_LENGTH) return;
@@ -89,27 +148,13 @@ export class AccessTokenService {
   }
 
   private verifyInFull(token: string): Verification {
-    const decoded = verifyJws(token, this.config.algorithm, this.config.verificationKeys);
-    if (!decoded || decoded.header.typ !== ACCESS_TOKEN_TYPE) return INVALID;
-    const { sub, roles, jti, iat, exp, nbf, iss, aud } = decoded.payload;
-    const now = Date.now() / 1000;
-    if (
-      typeof exp !== 'number' || // a token without exp is refused
-      typeof iat !== 'number' ||
-      typeof sub !== 'string' ||
-      typeof jti !== 'string' ||
-      iss !== this.config.issuer ||
-      !(aud === this.config.audience || (Array.isArray(aud) && aud.includes(this.config.audience))) ||
-      !Array.isArray(roles) ||
-      !roles.every((role) => ALL_ROLES.includes(role as Role)) ||
-      iat > now + CLOCK_TOLERANCE_SECONDS ||
-      (nbf !== undefined && (typeof nbf !== 'number' || nbf > now + CLOCK_TOLERANCE_SECONDS))
-    ) {
+    let payload: unknown;
+    try {
+      this.keyFor(token); // the access-token rules for the header; JwtService's provider picks the same key
+      payload = this.jwt.verify(token, EXPIRY_IN_CLAIMS);
+    } catch {
       return INVALID;
     }
-    if (isExpired(exp, now)) return EXPIRED;
-    // Frozen: a remembered verification is handed to every request that presents the token.
-    const claims = { sub, roles: Object.freeze(roles) as Role[], jti, iat, exp, iss, aud: this.config.audience };
-    return Object.freeze({ valid: true, claims: Object.freeze(claims) });
+    return this.checkClaims(payload);
   }
 }

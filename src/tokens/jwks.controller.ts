@@ -14,7 +14,7 @@ export class JwksController {
   @Public()
   @Get('jwks.json')
   @Header('Cache-Control', 'public, max-age=300')
-  @ApiOperation({ summary: 'Public keys that verify access tokens (RS256, ES256, EdDSA)' })
+  @ApiOperation({ summary: 'Public keys that verify access tokens (RS256, ES256)' })
   @ApiOkResponse({ description: 'A JSON Web Key Set (RFC 7517)', schema: { type: 'object', properties: { keys: { type: 'array', items: { type: 'object' } } } } })
   @ApiErrors({ 404: 'not_found: tokens are signed with HS256, which has no public key' })
   jwks() {

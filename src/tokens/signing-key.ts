@@ -1,4 +1,5 @@
 import {
+  createHash,
   createPrivateKey,
   createPublicKey,
   createSecretKey,
@@ -9,16 +10,30 @@ import {
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../config/env';
-import type { JwsAlgorithm } from './jws';
+
+/**
+ * What access tokens may be signed with: what jsonwebtoken (under @nestjs/jwt and
+ * passport-jwt) implements among the algorithms worth offering. It has no EdDSA.
+ */
+export type JwtAlgorithm = 'HS256' | 'RS256' | 'ES256';
+export const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ['HS256', 'RS256', 'ES256'];
+type AsymmetricAlgorithm = Exclude<JwtAlgorithm, 'HS256'>;
 
 export const MIN_SECRET_BYTES = 32;
 
-/** What each asymmetric algorithm signs with (RFC 7518, RFC 8037). */
-const KEY_TYPES: Record<Exclude<JwsAlgorithm, 'HS256'>, { type: string; describe: string; check(key: KeyObject): boolean }> = {
+/** What each asymmetric algorithm signs with (RFC 7518). */
+const KEY_TYPES: Record<AsymmetricAlgorithm, { type: string; describe: string; check(key: KeyObject): boolean }> = {
   RS256: { type: 'rsa', describe: 'an RSA key of at least 2048 bits', check: (key) => (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048 },
   ES256: { type: 'ec', describe: 'an EC P-256 key', check: (key) => key.asymmetricKeyDetails?.namedCurve === 'prime256v1' },
-  EdDSA: { type: 'ed25519', describe: 'an Ed25519 key', check: () => true },
 };
+
+/** RFC 7638 JWK thumbprint: a stable `kid` that names the key without revealing it (the same for a private key and its public half). */
+export function keyId(key: KeyObject): string {
+  const jwk = key.type === 'secret' ? { k: key.export().toString('base64url'), kty: 'oct' } : key.export({ format: 'jwk' });
+  const required: Record<string, string[]> = { oct: ['k', 'kty'], RSA: ['e', 'kty', 'n'], EC: ['crv', 'kty', 'x', 'y'] };
+  const members = required[jwk.kty as string].map((name) => `"${name}":${JSON.stringify((jwk as Record<string, unknown>)[name])}`);
+  return createHash('sha256').update(`{${members.join(',')}}`).digest('base64url');
+}
 
 /**
  * Outside production, a random 256-bit HS256 secret is generated once into DATA_DIR
@@ -42,14 +57,14 @@ export function secretKey(configured: string): KeyObject {
 }
 
 /** Outside production without JWT_PRIVATE_KEY: a key pair generated once into DATA_DIR (mode 0600). */
-export function loadOrCreatePrivateKey(dataDir: string, algorithm: Exclude<JwsAlgorithm, 'HS256'>): KeyObject {
+export function loadOrCreatePrivateKey(dataDir: string, algorithm: AsymmetricAlgorithm): KeyObject {
   const file = join(dataDir, `jwt-${algorithm.toLowerCase()}-private-key.pem`);
   const pem = loadOrCreateFile(file, () => generatePrivateKeyPem(algorithm));
   return privateKey(pem, algorithm, `${file} (generated)`);
 }
 
 /** A PEM private key that fits the algorithm; `\n` escapes (as env files write them) are accepted. */
-export function privateKey(pem: string, algorithm: Exclude<JwsAlgorithm, 'HS256'>, source = 'JWT_PRIVATE_KEY'): KeyObject {
+export function privateKey(pem: string, algorithm: AsymmetricAlgorithm, source = 'JWT_PRIVATE_KEY'): KeyObject {
   let key: KeyObject;
   try {
     key = createPrivateKey(pem.replace(/\\n/g, '\n'));
@@ -61,7 +76,7 @@ export function privateKey(pem: string, algorithm: Exclude<JwsAlgorithm, 'HS256'
 }
 
 /** Every PEM public key in the text (for rotation: previous keys still verify). */
-export function publicKeys(pems: string, algorithm: Exclude<JwsAlgorithm, 'HS256'>): KeyObject[] {
+export function publicKeys(pems: string, algorithm: AsymmetricAlgorithm): KeyObject[] {
   const blocks = pems.replace(/\\n/g, '\n').match(/-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g) ?? [];
   if (blocks.length === 0) throw new ConfigError('JWT_PREVIOUS_PUBLIC_KEYS', 'must hold one or more PEM public keys');
   return blocks.map((block) => {
@@ -76,14 +91,14 @@ export function publicKeys(pems: string, algorithm: Exclude<JwsAlgorithm, 'HS256
   });
 }
 
-function assertFits(key: KeyObject, algorithm: Exclude<JwsAlgorithm, 'HS256'>, variable: string): void {
+function assertFits(key: KeyObject, algorithm: AsymmetricAlgorithm, variable: string): void {
   const wanted = KEY_TYPES[algorithm];
   if (key.asymmetricKeyType !== wanted.type || !wanted.check(key)) {
     throw new ConfigError(variable, `must be ${wanted.describe} for JWT_ALGORITHM=${algorithm}`);
   }
 }
 
-function generatePrivateKeyPem(algorithm: Exclude<JwsAlgorithm, 'HS256'>): string {
+function generatePrivateKeyPem(algorithm: AsymmetricAlgorithm): string {
   const pem = { type: 'pkcs8', format: 'pem' } as const;
   const spki = { type: 'spki', format: 'pem' } as const;
   switch (algorithm) {
@@ -91,8 +106,6 @@ function generatePrivateKeyPem(algorithm: Exclude<JwsAlgorithm, 'HS256'>): strin
       return generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: spki, privateKeyEncoding: pem }).privateKey;
     case 'ES256':
       return generateKeyPairSync('ec', { namedCurve: 'prime256v1', publicKeyEncoding: spki, privateKeyEncoding: pem }).privateKey;
-    case 'EdDSA':
-      return generateKeyPairSync('ed25519', { publicKeyEncoding: spki, privateKeyEncoding: pem }).privateKey;
   }
 }
 

@@ -100,6 +100,14 @@ describe('tokensConfig algorithm and lifetimes', () => {
     expect(configErrorOf(() => tokensConfig()).message).toMatch(/^Invalid configuration: JWT_ALGORITHM /);
   });
 
+  it('refuses JWT_ALGORITHM=EdDSA (jsonwebtoken has none), naming JWT_ALGORITHM and suggesting ES256', () => {
+    process.env.JWT_ALGORITHM = 'EdDSA';
+    const message = configErrorOf(() => tokensConfig()).message;
+    expect(message).toMatch(/^Invalid configuration: JWT_ALGORITHM /);
+    expect(message).toContain('ES256');
+    expect(readdirSync(dataDir)).toEqual([]); // no Ed25519 key generated
+  });
+
   it('has defaults: HS256, 15 minutes access, 30 days refresh, issuer and audience', () => {
     expect(tokensConfig()).toMatchObject({
       algorithm: 'HS256',

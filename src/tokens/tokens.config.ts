@@ -1,14 +1,13 @@
 import { createPublicKey, JsonWebKey, KeyObject } from 'node:crypto';
 import { registerAs } from '@nestjs/config';
 import { ConfigError, env } from '../config/env';
-import { JWS_ALGORITHMS, JwsAlgorithm, keyId } from './jws';
-import { loadOrCreatePrivateKey, loadOrCreateSecret, privateKey, publicKeys, secretKey } from './signing-key';
+import { JWT_ALGORITHMS, JwtAlgorithm, keyId, loadOrCreatePrivateKey, loadOrCreateSecret, privateKey, publicKeys, secretKey } from './signing-key';
 
-/** Clock skew accepted on exp/nbf/iat. The contract allows at most 60 seconds. */
-export const CLOCK_TOLERANCE_SECONDS = 30;
+/** Clock skew accepted on exp, nbf and iat. The contract allows at most 5 seconds. */
+export const CLOCK_TOLERANCE_SECONDS = 5;
 
 export interface TokenKeys {
-  algorithm: JwsAlgorithm;
+  algorithm: JwtAlgorithm;
   /** Signs new access tokens; its kid goes in every token's header. */
   signingKey: KeyObject;
   signingKid: string;
@@ -31,9 +30,13 @@ export const tokensConfig = registerAs('tokens', () => ({
 export type TokensConfig = ReturnType<typeof tokensConfig>;
 
 function loadKeys(production: boolean, dataDir: string): TokenKeys {
-  const algorithm = env.string('JWT_ALGORITHM', 'HS256') as JwsAlgorithm;
-  if (!JWS_ALGORITHMS.includes(algorithm)) {
-    throw new ConfigError('JWT_ALGORITHM', `must be one of ${JWS_ALGORITHMS.join(', ')}, got "${algorithm}"`);
+  const algorithm = env.string('JWT_ALGORITHM', 'HS256') as JwtAlgorithm;
+  if ((algorithm as string) === 'EdDSA') {
+    // Refused rather than quietly replaced: tokens already signed with Ed25519 would stop verifying.
+    throw new ConfigError('JWT_ALGORITHM', 'EdDSA is not supported: tokens are signed and verified with @nestjs/jwt (jsonwebtoken), which has no EdDSA; use ES256 (an EC P-256 key) for small asymmetric keys');
+  }
+  if (!JWT_ALGORITHMS.includes(algorithm)) {
+    throw new ConfigError('JWT_ALGORITHM', `must be one of ${JWT_ALGORITHMS.join(', ')}, got "${algorithm}"`);
   }
   if (algorithm === 'HS256') {
     const configured = env.optional('JWT_SECRET');

@@ -1,16 +1,27 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
+import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccessTokenService } from './access-token.service';
 import { JwksController } from './jwks.controller';
+import { jwtModuleOptions } from './jwt-options';
 import { RefreshToken } from './refresh-token.entity';
 import { RefreshTokensService } from './refresh-tokens.service';
-import { tokensConfig } from './tokens.config';
+import { tokensConfig, TokensConfig } from './tokens.config';
 
 @Module({
-  imports: [ConfigModule.forFeature(tokensConfig), TypeOrmModule.forFeature([RefreshToken])],
+  imports: [
+    ConfigModule.forFeature(tokensConfig),
+    TypeOrmModule.forFeature([RefreshToken]),
+    // JwtService signs and verifies with the keys tokensConfig prepared once (KeyObjects).
+    JwtModule.registerAsync({
+      imports: [ConfigModule.forFeature(tokensConfig)],
+      inject: [tokensConfig.KEY],
+      useFactory: (config: TokensConfig) => jwtModuleOptions(config),
+    }),
+  ],
   controllers: [JwksController],
   providers: [AccessTokenService, RefreshTokensService],
-  exports: [AccessTokenService, RefreshTokensService],
+  exports: [AccessTokenService, RefreshTokensService, JwtModule],
 })
 export class TokensModule {}

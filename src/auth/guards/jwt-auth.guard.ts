@@ -1,46 +1,36 @@
-import { ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AuthGuard } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
-import { ApiError } from '../../common/api-error';
-import type { AuthUser } from '../../common/auth';
-import { JwtStrategy } from '../strategies/jwt.strategy';
 import { IS_PUBLIC_KEY } from '../../common/auth';
+import type { AuthUser } from '../../common/auth';
+import { AccessTokenService } from '../../tokens/access-token.service';
+import { bearerToken } from '../bearer-token';
+import { TokenUser, userOf } from '../strategies/jwt.strategy';
 
 /**
- * Registered globally in AuthModule: every route needs a valid access token unless it
- * is @Public(). It authenticates with the `jwt` strategy, synchronously: Passport's
- * authenticate() middleware builds closures, a promise and six request properties per
- * call, which cost the benchmark about 11 µs of CPU a request, three times the token
- * check itself. The strategy's decision and handleRequest() are kept as they are.
+ * Every route needs a valid access token unless it is @Public(). Registered globally in
+ * AuthModule, and exported with what it needs, so that a module importing AuthModule can
+ * also write `@UseGuards(JwtAuthGuard, RolesGuard)`.
+ *
+ * It makes the `jwt` strategy's decision (the same 401 codes; test/jwt-paths.e2e-spec.ts
+ * compares them token for token) without Passport's authenticate(), whose closures,
+ * promise and request properties cost more than the check itself (docs/BENCHMARKS.md):
+ * synchronously, through AccessTokenService.verify, which remembers the tokens that verified.
  */
 @Injectable()
-export class JwtAuthGuard extends AuthGuard('jwt') {
+export class JwtAuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    private readonly strategy: JwtStrategy,
-  ) {
-    super();
-  }
+    private readonly tokens: AccessTokenService,
+  ) {}
 
-  override canActivate(context: ExecutionContext): boolean {
+  canActivate(context: ExecutionContext): boolean {
     const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]);
     if (isPublic) return true;
-    const request = context.switchToHttp().getRequest<FastifyRequest & { user?: AuthUser }>();
-    let user: AuthUser | false = false;
-    let error: unknown;
-    try {
-      user = this.strategy.verifyRequest(request);
-    } catch (failure) {
-      error = failure;
-    }
-    request.user = this.handleRequest(error, user);
+    const request = context.switchToHttp().getRequest<FastifyRequest & { user?: AuthUser | null }>();
+    // Applied twice (globally and with @UseGuards): this request's token is verified already.
+    if (request.user instanceof TokenUser) return true;
+    request.user = userOf(this.tokens.verify(bearerToken(request)));
     return true;
-  }
-
-  override handleRequest<TUser = AuthUser>(error: unknown, user: TUser | false): TUser {
-    if (error) throw error;
-    if (!user) throw new ApiError(401, 'token_invalid', 'Access token is invalid');
-    return user;
   }
 }

@@ -3,7 +3,11 @@ import { Reflector } from '@nestjs/core';
 import { ApiError } from '../../common/api-error';
 import { type AuthUser, type Role, ROLES_KEY } from '../../common/auth';
 
-/** Registered globally after JwtAuthGuard; only acts on routes marked @Roles(). */
+/**
+ * Registered globally after JwtAuthGuard; only acts on routes marked @Roles(). Exported by
+ * AuthModule for `@UseGuards(JwtAuthGuard, RolesGuard)`; it keeps no state, so running it
+ * twice answers as once.
+ */
 @Injectable()
 export class RolesGuard implements CanActivate {
   constructor(private readonly reflector: Reflector) {}

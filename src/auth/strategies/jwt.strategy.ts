@@ -1,51 +1,77 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
-import { ExtractJwt, Strategy } from 'passport-jwt';
+import type { KeyObject } from 'node:crypto';
+import { Strategy } from 'passport-jwt';
 import { ApiError } from '../../common/api-error';
-import { AccessTokenService } from '../../tokens/access-token.service';
 import type { AuthUser } from '../../common/auth';
+import { AccessTokenService, Verification } from '../../tokens/access-token.service';
 import { bearerToken } from '../bearer-token';
 
 /**
- * The Passport `jwt` strategy. Verification is AccessTokenService's: a prepared key, the
- * algorithm pinned by configuration, kid among our own keys, issuer, audience, expiry
- * and `typ` checked; no database query. passport-jwt's own path would run jsonwebtoken,
- * which has no EdDSA and costs several times the signature check, so `authenticate`
- * is overridden; `passport.authenticate('jwt')` works as with any strategy.
+ * What the `jwt` strategy and the global JwtAuthGuard put on `request.user`. A class of its
+ * own, so that a guard that meets one on the request knows that this request's token has
+ * already been verified (a guard applied globally and again with @UseGuards).
+ */
+export class TokenUser implements AuthUser {
+  constructor(
+    readonly id: string,
+    readonly roles: AuthUser['roles'],
+  ) {}
+}
+
+/** The caller named by a verification, or the 401 that says what is wrong with the token. */
+export function userOf(verification: Verification): TokenUser {
+  if (!verification.valid) {
+    throw verification.expired
+      ? new ApiError(401, 'token_expired', 'Access token has expired; refresh it')
+      : new ApiError(401, 'token_invalid', 'Access token is invalid');
+  }
+  return new TokenUser(verification.claims.sub, verification.claims.roles);
+}
+
+/**
+ * The Passport `jwt` strategy, a passport-jwt Strategy as its users know it:
+ * `AuthGuard('jwt')` and `passport.authenticate('jwt')` run it unmodified.
+ *
+ * - the token comes from `Authorization: Bearer` as the global guard reads it (bearerToken):
+ *   its 401s (token_missing, a refresh token sent as Bearer) are thrown, and reach the
+ *   caller as they are, where passport-jwt's own extractor would answer a bare 401;
+ * - `secretOrKeyProvider` picks the key by `kid` among our keys (AccessTokenService.keyFor,
+ *   which also refuses another typ, key-pointing headers and a non-canonical signature);
+ * - jsonwebtoken checks the signature with `algorithms`, `issuer` and `audience` pinned, and
+ *   nbf with the clock leeway;
+ * - validate() applies the claim rules jsonwebtoken lacks (AccessTokenService.checkClaims),
+ *   expiry included: passport-jwt reports every jsonwebtoken failure as a bare 401, and only
+ *   an error thrown by validate() keeps its code, so that an expired token gets token_expired.
+ *
+ * The global JwtAuthGuard decides the same on its faster, synchronous path (AccessTokenService.verify,
+ * with its cache); test/jwt-paths.e2e-spec.ts holds the two paths together.
  */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   constructor(private readonly tokens: AccessTokenService) {
+    const { algorithms, issuer, audience, clockTolerance } = tokens.verifyOptions;
     super({
-      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-      // Required by passport-jwt's constructor; never used, since authenticate() is ours.
-      secretOrKeyProvider: (_request: unknown, _token: unknown, done: (error: Error) => void) =>
-        done(new Error('unused')),
+      jwtFromRequest: bearerToken,
+      secretOrKeyProvider: (_request: unknown, rawJwtToken: string, done: (error: unknown, key?: string | Buffer) => void) => {
+        let key: KeyObject;
+        try {
+          key = tokens.keyFor(rawJwtToken);
+        } catch (error) {
+          return done(error);
+        }
+        // jsonwebtoken 9 takes the prepared KeyObject; @types/passport-jwt names only string and Buffer.
+        done(null, key as unknown as Buffer);
+      },
+      algorithms,
+      issuer,
+      audience,
+      ignoreExpiration: true, // checked by validate(), see above
+      jsonWebTokenOptions: { clockTolerance },
     });
   }
 
-  override authenticate(request: Parameters<Strategy['authenticate']>[0]): void {
-    let user: AuthUser;
-    try {
-      user = this.verifyRequest(request);
-    } catch (error) {
-      return this.error(error as Error);
-    }
-    this.success(user);
-  }
-
-  /** The caller of a request with a valid access token; otherwise a 401 ApiError. Synchronous. */
-  verifyRequest(request: { headers: Record<string, string | string[] | undefined> }): AuthUser {
-    const result = this.tokens.verify(bearerToken(request));
-    if (!result.valid) {
-      throw result.expired
-        ? new ApiError(401, 'token_expired', 'Access token has expired; refresh it')
-        : new ApiError(401, 'token_invalid', 'Access token is invalid');
-    }
-    return this.validate(result.claims);
-  }
-
-  validate(claims: { sub: string; roles: AuthUser['roles'] }): AuthUser {
-    return { id: claims.sub, roles: claims.roles };
+  validate(payload: unknown): AuthUser {
+    return userOf(this.tokens.checkClaims(payload));
   }
 }
