@@ -1,13 +1,18 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuthModule } from '../auth/auth.module';
 import { Project } from './project.entity';
+import { ProjectStatsController } from './project-stats.controller';
 import { ProjectsController } from './projects.controller';
 import { ProjectsService } from './projects.service';
 
-/** Needs nothing but its repository: the guards are global (AuthModule) and the caller comes from the token. */
+/**
+ * The guards are global (AuthModule) and the caller comes from the token. AuthModule is
+ * imported only for ProjectStatsController, which names its guards with @UseGuards.
+ */
 @Module({
-  imports: [TypeOrmModule.forFeature([Project])],
-  controllers: [ProjectsController],
+  imports: [TypeOrmModule.forFeature([Project]), AuthModule],
+  controllers: [ProjectsController, ProjectStatsController],
   providers: [ProjectsService],
 })
 export class ProjectsModule {}

@@ -70,6 +70,17 @@ export class ProjectsService {
   listAll(query: PageQuery): Promise<Page<Project>> {
     return findPage(this.projects, query, { createdAt: 'ASC', id: 'ASC' });
   }
+
+  /** How many projects there are and how many users own one: one aggregate query. */
+  async stats(): Promise<{ projects: number; owners: number }> {
+    const row = await this.projects
+      .createQueryBuilder('project')
+      .select('COUNT(*)', 'projects')
+      .addSelect('COUNT(DISTINCT project.owner_id)', 'owners')
+      .getRawOne<{ projects: string; owners: string }>();
+    // COUNT is a bigint, which the drivers hand over as a string.
+    return { projects: Number(row?.projects ?? 0), owners: Number(row?.owners ?? 0) };
+  }
 }
 
 function notFound(): ApiError {
