@@ -10,7 +10,8 @@ const ACCEPTABLE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /**
  * Credentials a logged object could carry: at the top level, or in one of the usual
- * containers. Paths are spelled out: pino's `*` wildcards cost 17 µs a line, 5 times the line.
+ * containers. Paths are spelled out: pino's `*` wildcards cost several times the line itself
+ * (docs/BENCHMARKS.md).
  */
 const SECRET_FIELDS = ['password', 'currentPassword', 'newPassword', 'refreshToken', 'accessToken', 'token', 'secret'];
 const CONTAINERS = ['body', 'user', 'input', 'data', 'dto', 'credentials', 'req', 'request', 'params', 'query'];

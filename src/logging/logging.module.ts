@@ -5,8 +5,8 @@ import { rootLogger } from './logger';
 /**
  * Nest's logger (nestjs-pino) writes through the process's pino logger, the one Fastify
  * logs requests with (see logger.ts). No per-request middleware: nestjs-pino's would run
- * pino-http and AsyncLocalStorage on every request, which cost the benchmark over 100 µs
- * a request; lines logged about a request name its id themselves (`reqId`).
+ * pino-http and AsyncLocalStorage on every request, which cost more than the rest of a
+ * request (docs/BENCHMARKS.md); lines logged about a request name its id themselves (`reqId`).
  */
 @Module({
   imports: [LoggerModule.forRoot({ pinoHttp: { logger: rootLogger }, forRoutes: [] })],
