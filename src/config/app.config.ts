@@ -8,6 +8,8 @@ export const appConfig = registerAs('app', () => ({
   dataDir: env.dataDir(),
   corsOrigins: parseCorsOrigins(),
   trustProxy: parseTrustProxy(env.string('TRUST_PROXY', 'false')),
+  /** APP_URL without a trailing slash: the web app that links in emails point to (`${appUrl}/verify-email?token=…`). */
+  appUrl: parseAppUrl(env.string('APP_URL', 'http://localhost:3000')),
 }));
 
 export type AppConfig = ReturnType<typeof appConfig>;
@@ -38,4 +40,19 @@ function parseTrustProxy(value: string): boolean | number | string[] {
     throw new ConfigError('TRUST_PROXY', `must be false, true, a hop count or proxy addresses, got "${value}"`);
   }
   return proxies;
+}
+
+/** An http(s) origin with an optional path; no credentials, query or fragment (links append their own). */
+export function parseAppUrl(value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password || url.search || url.hash || /[?#]/.test(value)) {
+    // Not echoed: a URL may carry credentials.
+    throw new ConfigError('APP_URL', 'must be an http(s) origin with an optional path and no query, such as https://app.example.com');
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
 import { AuditChainMark } from '../audit/audit-chain-mark.entity';
 import { AuditEvent } from '../audit/audit-event.entity';
+import { OutboxMessage } from '../mail/outbox-message.entity';
 import { Project } from '../projects/project.entity';
 import { RefreshToken } from '../tokens/refresh-token.entity';
 import { User } from '../users/user.entity';
@@ -9,12 +10,14 @@ import { CreateUsers1763798400000 } from './migrations/1763798400000-CreateUsers
 import { CreateRefreshTokens1763884800000 } from './migrations/1763884800000-CreateRefreshTokens';
 import { CreateProjects1763971200000 } from './migrations/1763971200000-CreateProjects';
 import { CreateAuditEvents1764100000000 } from './migrations/1764100000000-CreateAuditEvents';
+import { CreateMailOutbox1764200000000 } from './migrations/1764200000000-CreateMailOutbox';
 import type { DatabaseConfig } from './database.config';
 import { createPgliteDriver } from './pglite-driver';
 
 /** Listed, not globbed, so that the same list works from `src/` under the test runner and from `dist/`. */
-export const ENTITIES = [User, RefreshToken, Project, AuditEvent, AuditChainMark];
-export const MIGRATIONS = [CreateUsers1763798400000, CreateRefreshTokens1763884800000, CreateProjects1763971200000, CreateAuditEvents1764100000000];
+export const ENTITIES = [User, RefreshToken, Project, OutboxMessage, AuditEvent, AuditChainMark];
+export const MIGRATIONS = [CreateUsers1763798400000, CreateRefreshTokens1763884800000, CreateProjects1763971200000, CreateAuditEvents1764100000000,
+  CreateMailOutbox1764200000000];
 
 /** One description of the database for the app (database.module.ts) and the CLI (ormconfig.ts). */
 export function buildDataSourceOptions(config: Pick<DatabaseConfig, 'url' | 'dataDir'>): DataSourceOptions {

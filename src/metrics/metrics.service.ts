@@ -1,11 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export type LoginOutcome = 'success' | 'invalid_credentials' | 'locked_out';
 export type RefreshOutcome = 'success' | 'invalid' | 'reused';
 /** `ip`: the per-client-IP limit of register and login; `account`: the per-account login back-off. */
 export type RateLimiter = 'ip' | 'account';
+/** `sent`: accepted by the server (or written as a file); `retry`: a try failed and will be retried; `failed`: given up. */
+export type MailOutcome = 'sent' | 'retry' | 'failed';
+/** The outbox as the database has it, read at each scrape. */
+export interface MailOutboxState {
+  pending: number;
+  oldestPendingAgeSeconds: number;
+}
 
 /**
  * The service's Prometheus metrics, in a registry of this app's own (not prom-client's
@@ -50,11 +57,43 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly mailMessages = new Counter({
+    name: 'mail_messages_total',
+    help: 'Outbox messages handled by this instance, by outcome: sent, retry (a failed try, retried later), failed (given up)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  private mailOutboxReader?: () => Promise<MailOutboxState>;
+  /** One read per scrape for both gauges: prom-client collects every metric at the same time. */
+  private mailOutboxRead?: Promise<MailOutboxState | undefined>;
+
+  private readonly mailPending = new Gauge({
+    name: 'mail_outbox_pending',
+    help: 'Messages of the outbox not yet sent nor given up (all instances: read from the database at scrape)',
+    registers: [this.registry],
+    collect: async () => {
+      const state = await this.readMailOutbox();
+      if (state) this.mailPending.set(state.pending);
+    },
+  });
+
+  private readonly mailOldestPendingAge = new Gauge({
+    name: 'mail_outbox_oldest_pending_age_seconds',
+    help: 'Age of the oldest message of the outbox not yet sent nor given up; 0 when there is none',
+    registers: [this.registry],
+    collect: async () => {
+      const state = await this.readMailOutbox();
+      if (state) this.mailOldestPendingAge.set(state.oldestPendingAgeSeconds);
+    },
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     // Every outcome is exported from the start, at 0, so that rate() works before the first event.
     for (const outcome of ['success', 'invalid_credentials', 'locked_out'] satisfies LoginOutcome[]) this.logins.inc({ outcome }, 0);
     for (const outcome of ['success', 'invalid', 'reused'] satisfies RefreshOutcome[]) this.refreshes.inc({ outcome }, 0);
+    for (const outcome of ['sent', 'retry', 'failed'] satisfies MailOutcome[]) this.mailMessages.inc({ outcome }, 0);
   }
 
   login(outcome: LoginOutcome): void {
@@ -69,6 +108,25 @@ export class MetricsService {
 
   rateLimited(limiter: RateLimiter, route: string): void {
     this.rateLimitRejections.inc({ limiter, route });
+  }
+
+  mail(outcome: MailOutcome): void {
+    this.mailMessages.inc({ outcome });
+  }
+
+  /** The mail module hands over how to read the outbox's gauges (metrics stays below the features). */
+  readMailOutboxWith(reader: () => Promise<MailOutboxState>): void {
+    this.mailOutboxReader = reader;
+  }
+
+  /** A failed read (the database down) keeps the last values: the scrape itself still answers. */
+  private readMailOutbox(): Promise<MailOutboxState | undefined> {
+    const reader = this.mailOutboxReader;
+    if (!reader) return Promise.resolve(undefined);
+    this.mailOutboxRead ??= reader()
+      .catch(() => undefined) // the outbox's worker logs database failures
+      .finally(() => (this.mailOutboxRead = undefined));
+    return this.mailOutboxRead;
   }
 
   /** Times every response. Added before the routes are, so that Fastify runs it for all of them. */
