@@ -5,9 +5,9 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import type { ClientInfo } from '../common/auth';
 import { auditConfig, AuditConfig } from './audit.config';
-import { chainProblem, ChainPosition, eventHash, nextSeq, piiDigest } from './audit-chain';
+import { chainProblem, ChainPosition, eventHash, nextSeq, piiDigest, type StoredEvent } from './audit-chain';
 import { AuditChainMark } from './audit-chain-mark.entity';
-import { AuditData, AuditDataError, storableText, toStorableAuditData } from './audit-data';
+import { AuditData, AuditDataError, storableText, StoredAuditData, toStorableAuditData } from './audit-data';
 import { AuditEvent } from './audit-event.entity';
 import { AuditEventType, isAuditEventType } from './audit-event-types';
 import { AuditEventPage, AuditVerification, toAuditEventResponse } from './dto/audit-event.response';
@@ -148,12 +148,7 @@ export class AuditService {
     let previous: ChainPosition = { seq: anchor.seq, hash: anchor.hash };
     let checked = 0;
     for (;;) {
-      const rows = await this.events
-        .createQueryBuilder('event')
-        .where('event.seq > :after AND event.seq <= :last', { after: previous.seq, last: head.seq })
-        .orderBy('event.seq', 'ASC')
-        .limit(BATCH)
-        .getMany();
+      const rows = await this.readChain(previous.seq, head.seq);
       await this.findDeletions(rows, anchor, head, deletedUsers);
       for (const row of rows) {
         checked += 1;
@@ -169,11 +164,36 @@ export class AuditService {
     return { valid: true, checked, firstInvalidId: null };
   }
 
+  /** The next BATCH events after `after`, up to `last`. Plain SQL: mapping rows to entities was most of verify()'s time. */
+  private async readChain(after: string, last: string): Promise<StoredEvent[]> {
+    const rows: Array<Record<string, unknown>> = await this.dataSource.query(
+      `SELECT id, seq::text AS seq, type, user_id, actor_id, ip, user_agent, request_id, created_at, data, pii_salt, pii_digest, prev_hash, hash
+       FROM audit_events WHERE audit_events.seq > $1 AND audit_events.seq <= $2 ORDER BY audit_events.seq LIMIT $3`, // the bigint, not the text alias
+      [after, last, BATCH],
+    );
+    return rows.map((row) => ({
+      id: row.id as string,
+      seq: row.seq as string,
+      type: row.type as string,
+      userId: row.user_id as string | null,
+      actorId: row.actor_id as string | null,
+      ip: row.ip as string | null,
+      userAgent: row.user_agent as string | null,
+      requestId: row.request_id as string | null,
+      createdAt: row.created_at as Date,
+      data: row.data as StoredAuditData,
+      piiSalt: row.pii_salt as string | null,
+      piiDigest: row.pii_digest as string,
+      prevHash: row.prev_hash as string,
+      hash: row.hash as string,
+    }));
+  }
+
   /**
    * Adds to `deletedUsers` the users of redacted rows whose `user.deleted` event lies in the
    * part of the chain being walked (so it is verified too): a redaction without one is tampering.
    */
-  private async findDeletions(rows: AuditEvent[], anchor: AuditChainMark, head: AuditChainMark, deletedUsers: Set<string>): Promise<void> {
+  private async findDeletions(rows: StoredEvent[], anchor: AuditChainMark, head: AuditChainMark, deletedUsers: Set<string>): Promise<void> {
     const unknown = [...new Set(rows.filter((row) => row.piiSalt === null && row.userId !== null && !deletedUsers.has(row.userId)).map((row) => row.userId!))];
     if (unknown.length === 0) return;
     const deletions = await this.events
