@@ -142,7 +142,7 @@ describe('over SMTP', () => {
     expect(smtp.to(lost)).toEqual([]);
   });
 
-  it('refuses parameters that do not fit the template in the caller\'s transaction', async () => {
+  it('refuses parameters that do not fit the template, and a recipient that is not one address, in the caller\'s transaction', async () => {
     const mail = app.app.get(MailService);
     const to = address('bad');
     const attempt = (message: unknown) => app.dataSource.transaction((manager) => mail.enqueue(message as OutgoingMail, manager));
@@ -151,6 +151,9 @@ describe('over SMTP', () => {
     );
     await expect(attempt({ to, template: 'reset_password', params: { expiresAt: '2030-01-01T00:00:00Z' } })).rejects.toThrow(/token/);
     await expect(attempt({ to, template: 'no_such_template', params: {} })).rejects.toThrow(/not a template/);
+    for (const wrong of ['not an address', 'a@b.test, c@d.test', `${'x'.repeat(320)}@mail.test`]) {
+      await expect(attempt({ to: wrong, template: 'mfa_enabled', params: noticeOf(client) })).rejects.toThrow(/not one email address/);
+    }
     expect(await app.dataSource.query(`SELECT id FROM mail_outbox WHERE "to" = $1`, [to])).toEqual([]);
   });
 

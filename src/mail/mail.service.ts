@@ -21,11 +21,14 @@ export class MailService {
    * Returns the outbox row's id.
    */
   async enqueue(message: OutgoingMail, manager: EntityManager): Promise<string> {
+    const to = normaliseEmail(message.to);
+    // A row no server would take would be retried for MAIL_GIVE_UP_AFTER: refused here (the address is not echoed).
+    if (to.length > 320 || !/^[^\s@]+@[^\s@]+$/.test(to)) throw new Error('MailService.enqueue: "to" is not one email address');
     renderMail(message.template, message.params, this.app.appUrl);
     const id = randomUUID();
     await manager.insert(OutboxMessage, {
       id,
-      to: normaliseEmail(message.to),
+      to,
       template: message.template,
       params: message.params as unknown as Record<string, string | null>,
       userId: message.userId ?? null,
