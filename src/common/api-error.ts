@@ -17,6 +17,12 @@ export type ErrorCode =
   | 'rate_limited'
   | 'database_unavailable'
   | 'unsupported_media_type'
+  | 'mfa_token_invalid'
+  | 'mfa_code_invalid'
+  | 'mfa_already_enabled'
+  | 'mfa_setup_required'
+  | 'mfa_not_enabled'
+  | 'passkey_invalid'
   | 'internal_error';
 
 /** The code an error gets when the code that threw it named none. */
