@@ -87,19 +87,19 @@ describe('reuse detection', () => {
     await app?.close();
   });
 
-  it('logs a security event with user, family and IP, and never the token', async () => {
+  it('logs a security event with user, session and IP, and never the token', async () => {
     const user = await register(app);
     const rotated = await request(app.url).post('/auth/refresh').send({ refreshToken: user.refreshToken }).expect(200);
     const replay = await request(app.url).post('/auth/refresh').send({ refreshToken: user.refreshToken }).expect(401);
     const events = logger.entries().filter((entry) => entry.event === 'refresh_token_reuse');
     expect(events).toHaveLength(1);
-    const [family] = await app.dataSource.query('SELECT family_id FROM refresh_tokens WHERE user_id = $1 LIMIT 1', [user.user.id]);
+    const [session] = await app.dataSource.query('SELECT id FROM sessions WHERE user_id = $1', [user.user.id]);
     expect(events[0]).toMatchObject({
       level: 40,
       context: 'Security',
       event: 'refresh_token_reuse',
       userId: user.user.id,
-      familyId: family.family_id,
+      sessionId: session.id,
       ip: '127.0.0.1',
     });
     // The line names the request it is about, by the id its response carried.

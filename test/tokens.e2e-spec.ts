@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
+import type { ClientInfo } from '../src/common/auth';
 import { RefreshTokensService } from '../src/tokens/refresh-tokens.service';
 import { authed, GOOD_PASSWORD, register, Registered, uniqueEmail } from './support/api';
 import { startApp, TestApp } from './support/test-app';
@@ -42,24 +43,23 @@ describe('POST /auth/refresh', () => {
 
   it('stores only a SHA-256 hash of the token', async () => {
     const user = await register(app);
-    const rows = await app.dataSource.query('SELECT token_hash FROM refresh_tokens WHERE user_id = $1', [user.user.id]);
+    const rows = await app.dataSource.query(
+      'SELECT token_hash FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE s.user_id = $1',
+      [user.user.id],
+    );
     expect(rows).toHaveLength(1);
     expect(rows[0].token_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.stringify(rows)).not.toContain(user.refreshToken!.slice(3));
   });
 
-  it('treats a spent token presented again as reuse: 401 refresh_token_reused, and the whole family dies', async () => {
+  it('treats a spent token presented again as reuse: 401 refresh_token_reused, and the whole session dies', async () => {
     const victim = await register(app);
     const other = await login(victim.email); // another session of the same user
     const rotated = await refresh(victim.refreshToken!).expect(200);
     await expectRefreshRefused(victim.refreshToken!, 'refresh_token_reused'); // the thief replays the spent token
     await expectRefreshRefused(rotated.body.refreshToken); // the victim's newest token is dead too
-    const [{ reasons }] = await app.dataSource.query(
-      `SELECT array_agg(DISTINCT revoked_reason ORDER BY revoked_reason) AS reasons FROM refresh_tokens WHERE family_id = (
-         SELECT family_id FROM refresh_tokens WHERE parent_id IS NULL AND user_id = $1 ORDER BY created_at LIMIT 1)`,
-      [victim.user.id],
-    );
-    expect(reasons).toEqual(['reuse_detected', 'rotated']);
+    const reasons = await app.dataSource.query('SELECT revoked_reason FROM sessions WHERE user_id = $1 ORDER BY created_at', [victim.user.id]);
+    expect(reasons).toEqual([{ revoked_reason: 'reuse_detected' }, { revoked_reason: null }]);
     await refresh(other.body.refreshToken).expect(200); // the user's other session is untouched
   });
 
@@ -70,7 +70,8 @@ describe('POST /auth/refresh', () => {
     expect(statuses.filter((s) => s === 200)).toHaveLength(1);
     expect(statuses.filter((s) => s === 401)).toHaveLength(19);
     const [{ count }] = await app.dataSource.query(
-      `SELECT count(*)::int AS count FROM refresh_tokens WHERE user_id = $1 AND parent_id IS NOT NULL`,
+      `SELECT count(*)::int AS count FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
+        WHERE s.user_id = $1 AND t.parent_id IS NOT NULL`,
       [user.user.id],
     );
     expect(count).toBe(1); // one successor, not twenty
@@ -113,7 +114,7 @@ describe('logout', () => {
     await refresh(second.body.refreshToken).expect(200);
   });
 
-  it('with a spent token of the family, ends the family', async () => {
+  it('with a spent token of the session, ends the session', async () => {
     const user = await register(app);
     const rotated = await refresh(user.refreshToken!).expect(200);
     await request(app.url).post('/auth/logout').send({ refreshToken: user.refreshToken }).expect(204);
@@ -164,14 +165,48 @@ describe('sessions', () => {
     await refresh(stranger.refreshToken!).expect(200); // untouched
 
     const sessions = (await authed(app, 'get', '/auth/sessions', user.accessToken).expect(200)).body;
-    const secondRow = await app.dataSource.query('SELECT family_id FROM refresh_tokens WHERE user_id = $1 ORDER BY created_at DESC LIMIT 1', [user.user.id]);
-    const target = sessions.find((s: { id: string }) => s.id === secondRow[0].family_id);
+    const secondRow = await app.dataSource.query('SELECT id FROM sessions WHERE user_id = $1 ORDER BY created_at DESC LIMIT 1', [user.user.id]);
+    const target = sessions.find((s: { id: string }) => s.id === secondRow[0].id);
     await authed(app, 'delete', `/auth/sessions/${target.id}`, user.accessToken).expect(204);
     await expectRefreshRefused(second.body.refreshToken);
     await refresh(user.refreshToken!).expect(200);
     expect((await authed(app, 'get', '/auth/sessions', user.accessToken).expect(200)).body).toHaveLength(1);
     await authed(app, 'delete', `/auth/sessions/${target.id}`, user.accessToken).expect(404); // already ended
     await authed(app, 'delete', '/auth/sessions/not-a-uuid', user.accessToken).expect(400);
+  });
+});
+
+describe('a session across refreshes', () => {
+  it('keeps its id, amr and aal; moves lastUsedAt, expiresAt and the client it shows', async () => {
+    const user = await register(app);
+    const [opened] = (await authed(app, 'get', '/auth/sessions', user.accessToken).expect(200)).body;
+    // As a second factor will have left it, and an hour old.
+    await app.dataSource.query(
+      `UPDATE sessions SET amr = '{pwd,otp}', aal = 2, last_used_at = now() - interval '1 hour',
+                           expires_at = expires_at - interval '1 hour' WHERE id = $1`,
+      [opened.id],
+    );
+    const [before] = (await authed(app, 'get', '/auth/sessions', user.accessToken).expect(200)).body;
+    const client: ClientInfo = { ip: '10.9.8.7', userAgent: 'phone-app/3.1', requestId: 'test' };
+    const rotated = await app.app.get(RefreshTokensService).rotate(user.refreshToken!, client);
+    expect(rotated).toMatchObject({ userId: user.user.id, sessionId: opened.id, amr: ['pwd', 'otp'], aal: 2 });
+    const [after] = (await authed(app, 'get', '/auth/sessions', user.accessToken).expect(200)).body;
+    expect(after.id).toBe(opened.id);
+    expect(after.createdAt).toBe(opened.createdAt);
+    const halfAnHour = 30 * 60 * 1000;
+    expect(new Date(after.lastUsedAt).getTime()).toBeGreaterThan(new Date(before.lastUsedAt).getTime() + halfAnHour);
+    expect(new Date(after.expiresAt).getTime()).toBeGreaterThan(new Date(before.expiresAt).getTime() + halfAnHour);
+    expect([after.userAgent, after.ip]).toEqual(['phone-app/3.1', '10.9.8.7']);
+    await refresh(rotated.refreshToken).expect(200);
+  });
+
+  it('DELETE /auth/sessions/:id answers 404 for a session that has expired (it is no longer listed)', async () => {
+    const user = await register(app);
+    const [session] = (await authed(app, 'get', '/auth/sessions', user.accessToken).expect(200)).body;
+    await app.dataSource.query(`UPDATE sessions SET expires_at = now() - interval '1 second' WHERE id = $1`, [session.id]);
+    expect((await authed(app, 'get', '/auth/sessions', user.accessToken).expect(200)).body).toEqual([]);
+    await authed(app, 'delete', `/auth/sessions/${session.id}`, user.accessToken).expect(404);
+    await expectRefreshRefused(user.refreshToken!);
   });
 });
 
@@ -241,23 +276,44 @@ describe('stateless access tokens', () => {
 });
 
 describe('purge', () => {
-  it('deletes families whose every token has expired, and nothing else', async () => {
-    const expired = await register(app);
+  const purge = () => app.app.get(RefreshTokensService).purgeExpired();
+  const sessionsOf = async (userId: string) =>
+    (await app.dataSource.query('SELECT count(*)::int AS count FROM sessions WHERE user_id = $1', [userId]))[0].count;
+  const tokensOf = async (userId: string) =>
+    (
+      await app.dataSource.query(
+        'SELECT count(*)::int AS count FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE s.user_id = $1',
+        [userId],
+      )
+    )[0].count;
+
+  it('deletes sessions expired or revoked longer than an access token lives, with their tokens, and nothing else', async () => {
+    const expired = await register(app); // expired long ago: purged
+    const justExpired = await register(app); // expired a minute ago: its last access token may still live, kept
+    const revoked = await register(app); // revoked long ago: purged
+    const justRevoked = await register(app); // revoked just now: its revocation must be remembered, kept
     const live = await register(app);
-    const liveRotated = await refresh(live.refreshToken!).expect(200); // a spent token in a live family
-    await app.dataSource.query(`UPDATE refresh_tokens SET expires_at = now() - interval '1 minute' WHERE user_id = $1`, [expired.user.id]);
-    // The spent token of the live family is past its own expiry, its successor is not.
+    const liveRotated = await refresh(live.refreshToken!).expect(200); // a spent token in a live session
+    await refresh(expired.refreshToken!).expect(200);
+    await app.dataSource.query(`UPDATE sessions SET expires_at = now() - interval '1 day' WHERE user_id = $1`, [expired.user.id]);
+    await app.dataSource.query(`UPDATE sessions SET expires_at = now() - interval '1 minute' WHERE user_id = $1`, [justExpired.user.id]);
+    await authed(app, 'post', '/auth/logout-all', revoked.accessToken).expect(204);
+    await app.dataSource.query(`UPDATE sessions SET revoked_at = now() - interval '1 day' WHERE user_id = $1`, [revoked.user.id]);
+    await authed(app, 'post', '/auth/logout-all', justRevoked.accessToken).expect(204);
+    // The spent token of the live session is past its own expiry, its successor is not.
     await app.dataSource.query(
-      `UPDATE refresh_tokens SET expires_at = now() - interval '1 minute' WHERE user_id = $1 AND revoked_reason = 'rotated'`,
+      `UPDATE refresh_tokens SET expires_at = now() - interval '1 day'
+        WHERE spent_at IS NOT NULL AND session_id IN (SELECT id FROM sessions WHERE user_id = $1)`,
       [live.user.id],
     );
-    const before = await app.dataSource.query('SELECT count(*)::int AS count FROM refresh_tokens');
-    const purged = await app.app.get(RefreshTokensService).purgeExpired();
-    expect(purged).toBe(1);
-    const after = await app.dataSource.query('SELECT count(*)::int AS count FROM refresh_tokens');
-    expect(after[0].count).toBe(before[0].count - 1);
-    const left = await app.dataSource.query('SELECT count(*)::int AS count FROM refresh_tokens WHERE user_id = $1', [live.user.id]);
-    expect(left[0].count).toBe(2);
+
+    expect(await purge()).toBe(2);
+    expect([await sessionsOf(expired.user.id), await tokensOf(expired.user.id)]).toEqual([0, 0]);
+    expect([await sessionsOf(revoked.user.id), await tokensOf(revoked.user.id)]).toEqual([0, 0]);
+    expect(await sessionsOf(justExpired.user.id)).toBe(1);
+    expect(await sessionsOf(justRevoked.user.id)).toBe(1);
+    expect([await sessionsOf(live.user.id), await tokensOf(live.user.id)]).toEqual([1, 2]);
+    expect(await purge()).toBe(0);
     // The kept spent token is still recognised as reuse.
     await expectRefreshRefused(live.refreshToken!, 'refresh_token_reused');
     await expectRefreshRefused(liveRotated.body.refreshToken);

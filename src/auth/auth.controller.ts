@@ -77,7 +77,7 @@ export class AuthController {
   @ApiOperation({ summary: 'Rotate a refresh token: the presented one is spent, a new pair is returned' })
   @ApiOkResponse({ type: TokenResponse })
   @ApiErrors(400, {
-    401: 'refresh_token_invalid (unknown, expired, revoked) or refresh_token_reused (a spent token: its whole family is revoked)',
+    401: 'refresh_token_invalid (unknown, expired, revoked) or refresh_token_reused (a spent token: its whole session is revoked)',
     503: 'database_unavailable, with Retry-After; the presented token is not spent',
   })
   async refresh(
@@ -95,7 +95,7 @@ export class AuthController {
   @Public()
   @Post('logout')
   @HttpCode(204)
-  @ApiOperation({ summary: "End the presented token's session (any token of the family, current or spent)" })
+  @ApiOperation({ summary: "End the presented token's session (any token of it, current or spent)" })
   @ApiNoContentResponse({ description: 'Also for an unknown token; the cookie is cleared' })
   @ApiErrors({ 400: 'validation_failed: a malformed body' })
   async logout(@Body() body: RefreshTokenDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {

@@ -55,9 +55,10 @@ export class AuthService {
     return user;
   }
 
-  /** Every register and every login opens a session: a new family of refresh tokens. */
+  /** Every register and every login opens a session, with its first refresh token. */
   async openSession(user: User, client: ClientInfo): Promise<TokenResponse> {
-    return this.tokenResponse(user, await this.refreshTokens.openSession(user.id, client));
+    const { refreshToken } = await this.refreshTokens.openSession(user.id, client);
+    return this.tokenResponse(user, refreshToken);
   }
 
   async refresh(presented: string, client: ClientInfo): Promise<TokenResponse> {

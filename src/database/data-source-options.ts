@@ -10,20 +10,22 @@ import { Passkey } from '../mfa/passkey.entity';
 import { WebauthnChallenge } from '../mfa/webauthn-challenge.entity';
 import { Project } from '../projects/project.entity';
 import { RefreshToken } from '../tokens/refresh-token.entity';
+import { Session } from '../tokens/session.entity';
 import { User } from '../users/user.entity';
 import { CreateUsers1763798400000 } from './migrations/1763798400000-CreateUsers';
 import { CreateRefreshTokens1763884800000 } from './migrations/1763884800000-CreateRefreshTokens';
 import { CreateProjects1763971200000 } from './migrations/1763971200000-CreateProjects';
 import { CreateAuditEvents1764100000000 } from './migrations/1764100000000-CreateAuditEvents';
+import { CreateSessions1764115200000 } from './migrations/1764115200000-CreateSessions';
 import { CreateMailOutbox1764200000000 } from './migrations/1764200000000-CreateMailOutbox';
 import { CreateMfa1764500000000 } from './migrations/1764500000000-CreateMfa';
 import type { DatabaseConfig } from './database.config';
 import { createPgliteDriver } from './pglite-driver';
 
 /** Listed, not globbed, so that the same list works from `src/` under the test runner and from `dist/`. */
-export const ENTITIES = [User, RefreshToken, Project, OutboxMessage, AuditEvent, AuditChainMark,
+export const ENTITIES = [User, Session, RefreshToken, Project, OutboxMessage, AuditEvent, AuditChainMark,
   MfaTotp, MfaRecoveryCode, MfaChallenge, Passkey, WebauthnChallenge];
-export const MIGRATIONS = [CreateUsers1763798400000, CreateRefreshTokens1763884800000, CreateProjects1763971200000, CreateAuditEvents1764100000000,
+export const MIGRATIONS = [CreateUsers1763798400000, CreateRefreshTokens1763884800000, CreateProjects1763971200000, CreateAuditEvents1764100000000, CreateSessions1764115200000,
   CreateMailOutbox1764200000000, CreateMfa1764500000000];
 
 /** One description of the database for the app (database.module.ts) and the CLI (ormconfig.ts). */

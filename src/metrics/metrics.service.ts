@@ -46,7 +46,7 @@ export class MetricsService {
 
   private readonly reuseDetections = new Counter({
     name: 'auth_refresh_token_reuse_detections_total',
-    help: 'Spent refresh tokens presented again; each revoked its whole token family',
+    help: 'Spent refresh tokens presented again; each revoked its whole session',
     registers: [this.registry],
   });
 

@@ -2,13 +2,13 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Cron, CronExpression } from '@nestjs/schedule';
 import { InjectRepository } from '@nestjs/typeorm';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { EntityManager, IsNull, Repository } from 'typeorm';
+import { EntityManager, Repository } from 'typeorm';
 import { ApiError } from '../common/api-error';
 import type { ClientInfo } from '../common/auth';
 import { MetricsService } from '../metrics/metrics.service';
 import { SessionView } from './dto/session.view';
-import { RefreshToken, RevocationReason } from './refresh-token.entity';
-import { tokensConfig, TokensConfig } from './tokens.config';
+import { AuthMethod, Session, SessionEndReason } from './session.entity';
+import { CLOCK_TOLERANCE_SECONDS, tokensConfig, TokensConfig } from './tokens.config';
 
 /** `rt_` + 256 random bits, base64url: never a JWS, so it can never pass as an access token. */
 const TOKEN_PREFIX = 'rt_';
@@ -17,12 +17,41 @@ function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
+/** How a session was authenticated; a refresh keeps it. */
+export interface SessionAssurance {
+  amr: AuthMethod[];
+  aal: number;
+}
+
+export interface OpenedSession {
+  sessionId: string;
+  refreshToken: string;
+}
+
+export interface RotatedSession extends SessionAssurance {
+  userId: string;
+  sessionId: string;
+  refreshToken: string;
+}
+
+/** Which live sessions a revocation ends: one (of a user, when given), or every one of a user. */
+export type SessionSelector = { sessionId: string; userId?: string } | { userId: string; sessionId?: undefined };
+
+/** A presented token as the first lookup finds it. */
+interface PresentedToken {
+  session_id: string;
+  user_id: string;
+  spent_at: Date | null;
+  expires_at: Date;
+  session_revoked_at: Date | null;
+}
+
 @Injectable()
 export class RefreshTokensService {
   private readonly logger = new Logger('Security');
 
   constructor(
-    @InjectRepository(RefreshToken) private readonly tokens: Repository<RefreshToken>,
+    @InjectRepository(Session) private readonly sessions: Repository<Session>,
     @Inject(tokensConfig.KEY) private readonly config: TokensConfig,
     private readonly metrics: MetricsService,
   ) {}
@@ -31,98 +60,151 @@ export class RefreshTokensService {
     return this.config.refreshTtlSeconds;
   }
 
-  /** Opens a session: the first token of a new family. */
-  async openSession(userId: string, client: ClientInfo): Promise<string> {
-    const id = randomUUID();
-    const { token, ...columns } = this.newToken(client);
-    await this.tokens.insert({ id, userId, familyId: id, parentId: null, ...columns });
-    return token;
+  /** Opens a session and issues its first refresh token, in one statement. */
+  async openSession(
+    userId: string,
+    client: ClientInfo,
+    assurance: SessionAssurance = { amr: ['pwd'], aal: 1 },
+    manager: EntityManager = this.sessions.manager,
+  ): Promise<OpenedSession> {
+    const sessionId = randomUUID();
+    const token = this.newToken();
+    await manager.query(
+      `WITH opened AS (
+         INSERT INTO sessions (id, user_id, expires_at, user_agent, ip, amr, aal)
+         VALUES ($1::uuid, $2::uuid, $3::timestamptz, $4, $5, $6::text[], $7)
+         RETURNING id)
+       INSERT INTO refresh_tokens (id, session_id, parent_id, token_hash, expires_at)
+       SELECT $8::uuid, id, NULL, $9, $3::timestamptz FROM opened`,
+      [sessionId, userId, token.expiresAt, ...clientColumns(client), assurance.amr, assurance.aal, randomUUID(), token.hash],
+    );
+    return { sessionId, refreshToken: token.value };
   }
 
   /**
-   * Spends the presented token and returns its successor in the same family
-   * (RFC 9700 §4.14). A token that was already spent when the request came is a
-   * replay: its whole family is revoked, the thief's copy and the victim's alike.
+   * Spends the presented token and returns its successor in the same session
+   * (RFC 9700 §4.14). A token that was already spent when the request came is a replay:
+   * its whole session is revoked, the thief's copy and the victim's alike.
    */
-  async rotate(presented: string, client: ClientInfo): Promise<{ userId: string; refreshToken: string }> {
+  async rotate(presented: string, client: ClientInfo): Promise<RotatedSession> {
     const tokenHash = hashToken(presented);
-    const seen = await this.tokens.findOneBy({ tokenHash });
-    if (seen?.revokedReason === 'rotated') throw await this.reuseDetected(seen, client);
-    if (!seen || seen.revokedAt || seen.expiresAt.getTime() <= Date.now()) throw this.invalid();
+    const [seen]: PresentedToken[] = await this.sessions.query(
+      `SELECT t.session_id, s.user_id, t.spent_at, t.expires_at, s.revoked_at AS session_revoked_at
+         FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = $1`,
+      [tokenHash],
+    );
+    if (seen?.spent_at) throw await this.reuseDetected(seen, client);
+    if (!seen || seen.session_revoked_at || new Date(seen.expires_at).getTime() <= Date.now()) throw this.invalid();
 
-    const successor = this.newToken(client);
-    // One statement, so one transaction and one round trip: the spend is a conditional
-    // UPDATE, and the successor is inserted only from the row it spent. Of concurrent
-    // requests with this token, exactly one gets a row back; the others lost the race.
-    const rows: Array<{ user_id: string }> = await this.tokens.query(
-      `WITH spent AS (
-         UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = 'rotated', last_used_at = now()
-          WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()
-          RETURNING id, user_id, family_id)
-       INSERT INTO refresh_tokens (id, user_id, family_id, parent_id, token_hash, expires_at, user_agent, ip)
-       SELECT $2::uuid, user_id, family_id, id, $3, $4::timestamptz, $5, $6 FROM spent
-       RETURNING user_id`,
-      [tokenHash, randomUUID(), successor.tokenHash, successor.expiresAt, successor.userAgent, successor.ip],
+    const successor = this.newToken();
+    // One statement, so one transaction and one round trip. It first locks the session
+    // row, as every revocation does (it updates that row): a revocation that came first
+    // leaves no live row to lock, and one that comes later waits for this commit and
+    // then ends the successor with the session. The spend is a conditional UPDATE, and
+    // the successor is inserted only from the row it spent: of concurrent requests with
+    // this token, exactly one gets a row back.
+    const rows: Array<{ id: string; user_id: string; amr: AuthMethod[]; aal: number }> = await this.sessions.query(
+      `WITH live AS (
+         SELECT s.id AS session_id, t.id AS token_id
+           FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
+          WHERE t.token_hash = $1 AND t.spent_at IS NULL AND t.expires_at > now()
+            AND s.revoked_at IS NULL AND s.expires_at > now()
+            FOR NO KEY UPDATE OF s),
+       spent AS (
+         UPDATE refresh_tokens t SET spent_at = now() FROM live
+          WHERE t.id = live.token_id AND t.spent_at IS NULL
+         RETURNING t.id, t.session_id),
+       successor AS (
+         INSERT INTO refresh_tokens (id, session_id, parent_id, token_hash, expires_at)
+         SELECT $2::uuid, session_id, id, $3, $4::timestamptz FROM spent
+         RETURNING session_id),
+       touched AS (
+         UPDATE sessions s SET last_used_at = now(), expires_at = $4::timestamptz, user_agent = $5, ip = $6
+           FROM successor WHERE s.id = successor.session_id
+         RETURNING s.id, s.user_id, s.amr, s.aal)
+       SELECT id, user_id, amr, aal FROM touched`,
+      [tokenHash, randomUUID(), successor.hash, successor.expiresAt, ...clientColumns(client)],
     );
     if (rows.length === 0) throw this.invalid();
     this.metrics.refresh('success');
-    return { userId: rows[0].user_id, refreshToken: successor.token };
+    const [row] = rows;
+    return { userId: row.user_id, sessionId: row.id, amr: row.amr, aal: Number(row.aal), refreshToken: successor.value };
   }
 
-  /** Ends the family of this token, current or spent. Unknown tokens are ignored. */
+  /** Ends the session of this token, current or spent. Unknown tokens are ignored. */
   async logout(presented: string): Promise<void> {
-    const token = await this.tokens.findOneBy({ tokenHash: hashToken(presented) });
-    if (token) await this.revokeFamily(token.familyId, 'logout');
+    const [token]: Array<{ session_id: string }> = await this.sessions.query(
+      'SELECT session_id FROM refresh_tokens WHERE token_hash = $1',
+      [hashToken(presented)],
+    );
+    if (token) await this.revoke({ sessionId: token.session_id }, 'logout');
   }
 
-  async revokeAllForUser(userId: string, reason: RevocationReason, manager: EntityManager = this.tokens.manager): Promise<void> {
-    await this.revokeLive({ userId }, reason, manager);
+  async revokeAllForUser(userId: string, reason: SessionEndReason, manager?: EntityManager): Promise<void> {
+    await this.revoke({ userId }, reason, manager);
   }
 
   /** Ends one of the caller's live sessions; 404 when it is not one of them. */
   async revokeSession(userId: string, sessionId: string): Promise<void> {
-    const revoked = await this.revokeLive({ userId, familyId: sessionId }, 'session_revoked');
-    if (revoked === 0) throw new ApiError(404, 'not_found', 'Session not found');
+    const ended = await this.revoke({ userId, sessionId }, 'session_revoked');
+    if (ended.length === 0) throw new ApiError(404, 'not_found', 'Session not found');
   }
 
-  /** The user's live sessions: families whose current token is neither revoked nor expired. */
+  /**
+   * The one way a session ends: its row is marked revoked, which takes its row lock, so
+   * a rotation in flight either finished first (and its successor ends with the session)
+   * or finds the session revoked. Returns the ids of the live sessions it ended. In the
+   * caller's transaction when a manager is given.
+   */
+  async revoke(selector: SessionSelector, reason: SessionEndReason, manager: EntityManager = this.sessions.manager): Promise<string[]> {
+    const query = manager
+      .createQueryBuilder()
+      .update(Session)
+      .set({ revokedAt: () => 'now()', revokedReason: reason })
+      .where('revoked_at IS NULL AND expires_at > now()');
+    if (selector.sessionId !== undefined) query.andWhere('id = :sessionId', { sessionId: selector.sessionId });
+    if (selector.userId !== undefined) query.andWhere('user_id = :userId', { userId: selector.userId });
+    const result = await query.returning(['id']).execute();
+    return (result.raw as Array<{ id: string }>).map((row) => row.id);
+  }
+
+  /** The user's live sessions: not revoked, and their current refresh token not expired. */
   async listSessions(userId: string): Promise<SessionView[]> {
-    const rows: Array<Record<string, Date | string | null>> = await this.tokens.query(
-      `SELECT current.family_id, root.created_at, current.created_at AS last_used_at,
-              current.expires_at, current.user_agent, current.ip
-         FROM refresh_tokens current
-         JOIN refresh_tokens root ON root.id = current.family_id
-        WHERE current.user_id = $1 AND current.revoked_at IS NULL AND current.expires_at > now()
-        ORDER BY current.created_at DESC`,
-      [userId],
-    );
-    const iso = (value: Date | string | null) => new Date(value as string | Date).toISOString();
-    return rows.map((row) => ({
-      id: row.family_id as string,
-      createdAt: iso(row.created_at),
-      lastUsedAt: iso(row.last_used_at),
-      expiresAt: iso(row.expires_at),
-      userAgent: row.user_agent as string | null,
-      ip: row.ip as string | null,
+    const sessions = await this.sessions
+      .createQueryBuilder('session')
+      .where('session.user_id = :userId AND session.revoked_at IS NULL AND session.expires_at > now()', { userId })
+      .orderBy('session.last_used_at', 'DESC')
+      .getMany();
+    return sessions.map((session) => ({
+      id: session.id,
+      createdAt: session.createdAt.toISOString(),
+      lastUsedAt: session.lastUsedAt.toISOString(),
+      expiresAt: session.expiresAt.toISOString(),
+      userAgent: session.userAgent,
+      ip: session.ip,
     }));
   }
 
   /**
-   * Deletes families whose every token has expired. Spent tokens of a live family are
-   * kept, so that a replay of one is still recognised as reuse.
+   * Deletes the sessions none of whose tokens can be used any more, expired or revoked,
+   * once every access token they issued has expired too (a revocation is remembered that
+   * long); their refresh tokens go with them. Spent tokens of a live session are kept, so
+   * that a replay of one is still recognised as reuse.
    */
-  @Cron(CronExpression.EVERY_HOUR, { name: 'purge-expired-refresh-tokens' })
+  @Cron(CronExpression.EVERY_HOUR, { name: 'purge-ended-sessions' })
   async purgeExpired(): Promise<number> {
     try {
-      const deleted: unknown = await this.tokens.query(
-        `DELETE FROM refresh_tokens WHERE family_id IN (
-           SELECT family_id FROM refresh_tokens GROUP BY family_id HAVING max(expires_at) <= now())`,
+      const graceSeconds = this.config.accessTtlSeconds + CLOCK_TOLERANCE_SECONDS;
+      const deleted: unknown = await this.sessions.query(
+        `DELETE FROM sessions
+          WHERE expires_at <= now() - make_interval(secs => $1) OR revoked_at <= now() - make_interval(secs => $1)`,
+        [graceSeconds],
       );
       const count = Array.isArray(deleted) && typeof deleted[1] === 'number' ? deleted[1] : 0;
-      if (count > 0) this.logger.log(`Purged ${count} expired refresh tokens`);
+      if (count > 0) this.logger.log(`Purged ${count} ended sessions and their refresh tokens`);
       return count;
     } catch (error) {
-      this.logger.warn(`Refresh token purge failed: ${(error as Error).message}`);
+      this.logger.warn(`Session purge failed: ${(error as Error).message}`);
       return 0;
     }
   }
@@ -132,44 +214,29 @@ export class RefreshTokensService {
     return new ApiError(401, 'refresh_token_invalid', 'Refresh token is invalid, expired or revoked');
   }
 
-  private async reuseDetected(token: RefreshToken, client: ClientInfo): Promise<ApiError> {
+  private async reuseDetected(token: PresentedToken, client: ClientInfo): Promise<ApiError> {
     // Outside any transaction: the revocation commits although the request answers 401.
-    await this.revokeFamily(token.familyId, 'reuse_detected');
+    await this.revoke({ sessionId: token.session_id }, 'reuse_detected');
     this.metrics.refresh('reused');
     this.logger.warn({
       reqId: client.requestId,
       event: 'refresh_token_reuse',
-      userId: token.userId,
-      familyId: token.familyId,
+      userId: token.user_id,
+      sessionId: token.session_id,
       ip: client.ip,
-      msg: 'A spent refresh token was presented; its family is revoked',
+      msg: 'A spent refresh token was presented; its session is revoked',
     });
     return new ApiError(401, 'refresh_token_reused', 'Refresh token was already used; the session has been ended');
   }
 
-  private async revokeFamily(familyId: string, reason: RevocationReason): Promise<void> {
-    await this.revokeLive({ familyId }, reason);
+  /** A new token, and what is stored of it: its hash, never the token itself. */
+  private newToken() {
+    const value = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+    return { value, hash: hashToken(value), expiresAt: new Date(Date.now() + this.lifetimeSeconds * 1000) };
   }
+}
 
-  /** Revokes the not-yet-revoked tokens that match; spent ones keep `rotated`. Returns how many. */
-  private async revokeLive(
-    where: Partial<Pick<RefreshToken, 'userId' | 'familyId'>>,
-    reason: RevocationReason,
-    manager: EntityManager = this.tokens.manager,
-  ): Promise<number> {
-    const result = await manager.update(RefreshToken, { ...where, revokedAt: IsNull() }, { revokedAt: () => 'now()', revokedReason: reason });
-    return result.affected ?? 0;
-  }
-
-  /** A new token, and the columns stored for it: its hash, never the token itself. */
-  private newToken(client: ClientInfo) {
-    const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
-    return {
-      token,
-      tokenHash: hashToken(token),
-      expiresAt: new Date(Date.now() + this.lifetimeSeconds * 1000),
-      userAgent: client.userAgent?.slice(0, 512) ?? null,
-      ip: client.ip?.slice(0, 64) ?? null,
-    };
-  }
+/** The session's user agent and IP columns, cut to their sizes. */
+function clientColumns(client: ClientInfo): [string | null, string | null] {
+  return [client.userAgent?.slice(0, 512) ?? null, client.ip?.slice(0, 64) ?? null];
 }

@@ -7,12 +7,13 @@ import { JwksController } from './jwks.controller';
 import { jwtModuleOptions } from './jwt-options';
 import { RefreshToken } from './refresh-token.entity';
 import { RefreshTokensService } from './refresh-tokens.service';
+import { Session } from './session.entity';
 import { tokensConfig, TokensConfig } from './tokens.config';
 
 @Module({
   imports: [
     ConfigModule.forFeature(tokensConfig),
-    TypeOrmModule.forFeature([RefreshToken]),
+    TypeOrmModule.forFeature([Session, RefreshToken]),
     // JwtService signs and verifies with the keys tokensConfig prepared once (KeyObjects).
     JwtModule.registerAsync({
       imports: [ConfigModule.forFeature(tokensConfig)],

@@ -10,6 +10,7 @@ import { ApiError } from '../common/api-error';
 import { ConfigError } from '../config/env';
 import { buildDataSourceOptions } from '../database/data-source-options';
 import { RefreshToken } from '../tokens/refresh-token.entity';
+import { Session } from '../tokens/session.entity';
 import { MetricsService } from '../metrics/metrics.service';
 import { RefreshTokensService } from '../tokens/refresh-tokens.service';
 import { tokensConfig, TokensConfig } from '../tokens/tokens.config';
@@ -53,7 +54,7 @@ async function setUp(admin?: UsersConfig['admin']): Promise<Context> {
   const module = await Test.createTestingModule({
     imports: [
       TypeOrmModule.forRoot({ ...buildDataSourceOptions({ url: undefined, dataDir }), retryAttempts: 0 }),
-      TypeOrmModule.forFeature([User, RefreshToken]),
+      TypeOrmModule.forFeature([User, Session, RefreshToken]),
     ],
     providers: [
       UsersService,

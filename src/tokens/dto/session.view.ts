@@ -1,8 +1,8 @@
 import { ApiProperty } from '@nestjs/swagger';
 
-/** One live session (a refresh-token family) as GET /auth/sessions lists it. */
+/** One live session as GET /auth/sessions lists it. */
 export class SessionView {
-  @ApiProperty({ format: 'uuid', description: 'The session (token family) id, for DELETE /auth/sessions/:id' })
+  @ApiProperty({ format: 'uuid', description: 'The session id, for DELETE /auth/sessions/:id (and the access tokens\' `sid`)' })
   id: string;
 
   @ApiProperty({ format: 'date-time', description: 'When the session was opened (login or register)' })
