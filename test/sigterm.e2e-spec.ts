@@ -1,14 +1,19 @@
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GOOD_PASSWORD, uniqueEmail } from './support/api';
 import { createTestDatabase, TEST_JWT_SECRET, TestDatabase } from './support/test-app';
 
 /**
- * SIGTERM to the built service (`node dist/src/main.js`, as `npm start` runs it), in a
- * process of its own: a login in flight when the signal arrives (bcrypt at cost 13 takes
- * a good half second) still gets its 200 and its tokens, which needs the database after
- * the signal; then the process exits.
+ * The built programs (`nest build`, as `npm start` and `npm run user:create` run them), each
+ * in a process of its own.
+ *
+ * SIGTERM to the service (`node dist/src/main.js`): a login in flight when the signal
+ * arrives (bcrypt at cost 13 takes a good half second) still gets its 200 and its tokens,
+ * which needs the database after the signal; then the process exits.
+ *
+ * `user:create` (`node dist/src/cli/create-user.js`) ends by itself, also on a database
+ * that exists already, where a PGlite left open used to keep it alive for ever.
  */
 
 const ROOT = join(__dirname, '..');
@@ -67,4 +72,42 @@ describe('SIGTERM', () => {
     await expect(fetch(`${url}/health`)).rejects.toThrow();
     expect(output).not.toMatch(/"level":50/); // no error was logged on the way down
   });
+});
+
+/** Runs the built CLI to its end; a process still alive after a minute is killed, and fails the test. */
+function createUser(env: Record<string, string>, ...args: string[]) {
+  return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [join(ROOT, 'dist/src/cli/create-user.js'), ...args],
+      { cwd: ROOT, env: { ...process.env, ...env, BCRYPT_COST: '4' }, timeout: 60_000, killSignal: 'SIGKILL' },
+      (_error, stdout, stderr) => resolve({ code: child.exitCode, signal: child.signalCode, stdout, stderr }),
+    );
+  });
+}
+
+describe('npm run user:create', () => {
+  it('exits by itself, 0 both times, when run twice on one database: created, then left as it is', async () => {
+    const own = await createTestDatabase(); // the service above holds its own PGlite directory
+    try {
+      const email = uniqueEmail('cli');
+      const first = await createUser(own.env, '--email', email, '--password', GOOD_PASSWORD, '--admin');
+      expect(first, 'first run').toMatchObject({ code: 0, signal: null, stderr: '' });
+      expect(first.stdout).toMatch(/^created \S+ \(.+\) with roles user, admin\n$/);
+      expect(first.stdout).toContain(email);
+
+      const second = await createUser(own.env, '--email', email, '--password', GOOD_PASSWORD, '--admin');
+      expect(second, 'second run').toMatchObject({ code: 0, signal: null, stderr: '' });
+      expect(second.stdout).toMatch(/exists already with roles user, admin: nothing changed/);
+
+      // Asked for a role the account lacks: refused, with the reason, and the process still ends.
+      const plain = uniqueEmail('cli-plain');
+      expect(await createUser(own.env, '--email', plain, '--password', GOOD_PASSWORD)).toMatchObject({ code: 0, signal: null });
+      const promote = await createUser(own.env, '--email', plain, '--password', GOOD_PASSWORD, '--admin');
+      expect(promote).toMatchObject({ code: 1, signal: null });
+      expect(promote.stderr).toMatch(/exists already with roles user, not admin: nothing changed/);
+    } finally {
+      await own.drop();
+    }
+  }, 240_000);
 });

@@ -28,7 +28,12 @@ export function createPgliteDriver(dataDir: string, leaseTimeoutMs = 10_000, sta
     }
 
     end(callback?: (error?: Error | null) => void): void {
-      const closing = database ? lease.runExclusive(async () => (await database)?.close()) : Promise.resolve();
+      // The session to close is taken now: `database` is cleared below, before the lease is
+      // won. Left open, PGlite's backend keeps re-arming its idle-statistics timer (a 10 s
+      // setTimeout), so a process that has closed everything else never exits, and the next
+      // start must recover the database from its WAL.
+      const current = database;
+      const closing = current ? lease.runExclusive(async () => (await current).close()) : Promise.resolve();
       database = undefined;
       statements = undefined;
       closing.then(() => callback?.(null), (error: Error) => callback?.(error));
