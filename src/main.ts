@@ -9,7 +9,8 @@ async function bootstrap(): Promise<void> {
   const app = await createApp({ logger: false });
   const { port } = app.get<AppConfig>(appConfig.KEY);
   await app.listen(port, '0.0.0.0');
-  new Logger('Bootstrap').log(`Listening on port ${port}`);
+  // The runtime in its own field: what a log search or CI checks (package.json's engines name the supported ones).
+  new Logger('Bootstrap').log({ node: process.version, port }, `Listening on port ${port} (Node ${process.version})`);
 }
 
 bootstrap().catch((error: unknown) => {
