@@ -51,6 +51,7 @@ export class AuthService {
       throw new ApiError(401, 'invalid_credentials', 'Invalid email or password');
     }
     await this.backoff.recordSuccess(email);
+    await this.users.rehashIfNeeded(user, password);
     this.metrics.login('success');
     return user;
   }

@@ -57,6 +57,20 @@ describe('PasswordService hashing', () => {
     await expect(service.verify(decomposed, await service.hash(composed))).resolves.toBe(true);
   });
 
+  it('needsRehash: a hash made at another cost than the configured one, and only that', async () => {
+    const atFive = new PasswordService({ ...config(), bcryptCost: 5 });
+    const hashAtFour = await service.hash('correct horse battery staple');
+    const hashAtFive = await atFive.hash('correct horse battery staple');
+    expect(hashAtFive).toMatch(/^\$2b\$05\$/);
+    expect(service.needsRehash(hashAtFour)).toBe(false);
+    expect(service.needsRehash(hashAtFive)).toBe(true);
+    expect(atFive.needsRehash(hashAtFour)).toBe(true);
+    expect(atFive.needsRehash(hashAtFive)).toBe(false);
+    // Both still verify under either configuration: the cost is read from the hash.
+    await expect(atFive.verify('correct horse battery staple', hashAtFour)).resolves.toBe(true);
+    await expect(service.verify('correct horse battery staple', hashAtFive)).resolves.toBe(true);
+  });
+
   it('verifyDummy resolves false, whatever the password', async () => {
     await expect(service.verifyDummy('correct horse battery staple')).resolves.toBe(false);
     await expect(service.verifyDummy('')).resolves.toBe(false);

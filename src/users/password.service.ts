@@ -41,6 +41,15 @@ export class PasswordService implements OnModuleInit {
     return this.bcryptSlots(() => bcrypt.compare(input, hash));
   }
 
+  /**
+   * Whether this hash was made at another cost than BCRYPT_COST. After a change of the
+   * cost, such accounts are re-hashed at their next login: until then their logins take
+   * another time than an unknown email's (checked against a dummy hash at the new cost).
+   */
+  needsRehash(hash: string): boolean {
+    return bcrypt.getRounds(hash) !== this.config.bcryptCost;
+  }
+
   /** Spends the time of a real verification, so an unknown account answers as slowly as a wrong password. */
   async verifyDummy(password: string): Promise<false> {
     await this.verify(password, await this.dummyHash);

@@ -197,6 +197,37 @@ describe('UsersService', () => {
     expect((await users.getCaller(user.id)).email).toBe('erin@example.com');
   });
 
+  it('rehashIfNeeded stores the password at the configured cost when the stored hash has another one', async () => {
+    const { users, passwords, dataSource } = await setUp();
+    const user = await users.create({ email: 'frank@example.com', password: PASSWORD });
+    const atFive = new PasswordService({ bcryptCost: 5, bcryptConcurrency: 1, admin: undefined, passwordPolicy: POLICY });
+    await dataSource.query('UPDATE users SET password_hash = $1 WHERE id = $2', [await atFive.hash(PASSWORD), user.id]);
+    const stored = async () =>
+      ((await dataSource.query('SELECT password_hash FROM users WHERE id = $1', [user.id])) as Array<{ password_hash: string }>)[0].password_hash;
+
+    await users.rehashIfNeeded((await users.findById(user.id))!, PASSWORD);
+    const rehashed = await stored();
+    expect(rehashed).toMatch(/^\$2b\$04\$/);
+    await expect(passwords.verify(PASSWORD, rehashed)).resolves.toBe(true);
+
+    await users.rehashIfNeeded((await users.findById(user.id))!, PASSWORD); // already at the cost: left alone
+    expect(await stored()).toBe(rehashed);
+  });
+
+  it('rehashIfNeeded never overwrites a password changed since the login verified the old one', async () => {
+    const { users, passwords, dataSource } = await setUp();
+    const created = await users.create({ email: 'grace@example.com', password: PASSWORD });
+    const atFive = new PasswordService({ bcryptCost: 5, bcryptConcurrency: 1, admin: undefined, passwordPolicy: POLICY });
+    await dataSource.query('UPDATE users SET password_hash = $1 WHERE id = $2', [await atFive.hash(PASSWORD), created.id]);
+    const verifiedAtLogin = (await users.findById(created.id))!;
+    await users.changePassword(created.id, PASSWORD, 'a brand new passphrase');
+
+    await users.rehashIfNeeded(verifiedAtLogin, PASSWORD);
+    const [row]: Array<{ password_hash: string }> = await dataSource.query('SELECT password_hash FROM users WHERE id = $1', [created.id]);
+    await expect(passwords.verify('a brand new passphrase', row.password_hash)).resolves.toBe(true);
+    await expect(passwords.verify(PASSWORD, row.password_hash)).resolves.toBe(false);
+  });
+
   it('onApplicationBootstrap creates the configured admin once, with roles user and admin', async () => {
     const { users, passwords, dataSource } = await setUp({ email: ' Admin@Example.com', password: PASSWORD });
     await users.onApplicationBootstrap();

@@ -95,6 +95,18 @@ export class UsersService implements OnApplicationBootstrap {
   }
 
   /**
+   * After a successful login with `password`: stores it hashed at the configured cost when
+   * the stored hash has another one. Only while the hash is still the one that was
+   * verified, so that a password changed meanwhile is never overwritten by the old one.
+   */
+  async rehashIfNeeded(user: User, password: string): Promise<void> {
+    if (!this.passwords.needsRehash(user.passwordHash)) return;
+    const passwordHash = await this.passwords.hash(password);
+    // Not through the entity: a rehash is no change of the account, so updated_at stays.
+    await this.users.query('UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3', [passwordHash, user.id, user.passwordHash]);
+  }
+
+  /**
    * 403 `invalid_credentials` for a wrong current password. The new hash and the
    * revocation of every refresh token of the user commit together or not at all.
    */
