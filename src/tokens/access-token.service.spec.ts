@@ -39,6 +39,7 @@ function configFor(algorithm: JwtAlgorithm, verifiedCacheSize: number, keys = ke
     audience: 'api',
     accessTtlSeconds: 900,
     refreshTtlSeconds: 86400,
+    refreshReuseIntervalSeconds: 10,
     verifiedCacheSize,
   };
 }
