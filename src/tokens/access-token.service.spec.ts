@@ -27,6 +27,7 @@ function keysFor(algorithm: JwtAlgorithm): { signing: KeyObject; verifying: KeyO
   }
 }
 
+/** What AccessTokenService and JwtModule read, as the tokens slice types it (its refresh settings do not matter here). */
 function configFor(algorithm: JwtAlgorithm, verifiedCacheSize: number, keys = keysFor(algorithm)): TokensConfig {
   const kid = keyId(keys.verifying);
   return {
@@ -41,7 +42,7 @@ function configFor(algorithm: JwtAlgorithm, verifiedCacheSize: number, keys = ke
     refreshTtlSeconds: 86400,
     refreshReuseIntervalSeconds: 10,
     verifiedCacheSize,
-  };
+  } as TokensConfig;
 }
 
 /** The service as TokensModule builds it: a real JwtService with the module's options. */
