@@ -152,3 +152,54 @@ describe('POST /auth/login', () => {
     expect(response.body.code).toBe('validation_failed');
   });
 });
+
+/** The full-width (U+FF01…U+FF5E) spelling of an ASCII string. */
+const fullWidth = (ascii: string) => ascii.replace(/[!-~]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0));
+
+describe('email addresses (NFKC, invisible characters, mixed scripts)', () => {
+  let n = 0;
+  const unique = () => `${process.pid}${Date.now()}${(n += 1)}`;
+
+  it('registers a full-width address as its ASCII form, and logs in with either spelling', async () => {
+    const ascii = uniqueEmail('wide');
+    const wide = fullWidth(ascii.toUpperCase());
+    expect(wide).not.toBe(ascii);
+    const registered = await request(app.url).post('/auth/register').send({ email: wide, password: GOOD_PASSWORD }).expect(201);
+    expect(registered.body.user.email).toBe(ascii);
+    for (const spelling of [ascii, wide, fullWidth(ascii)]) {
+      const loggedIn = await request(app.url).post('/auth/login').send({ email: spelling, password: GOOD_PASSWORD }).expect(200);
+      expect(loggedIn.body.user.id).toBe(registered.body.user.id);
+    }
+    // The same address in another spelling is the same account.
+    await request(app.url).post('/auth/register').send({ email: ascii, password: GOOD_PASSWORD }).expect(409);
+  });
+
+  it.each([
+    ['a zero-width space', (u: string) => `ada\u200b${u}@example.com`],
+    ['a zero-width joiner', (u: string) => `ada\u200d${u}@example.com`],
+    ['a right-to-left override (U+202E)', (u: string) => `ada${u}\u202emoc.elpmaxe@example.com`],
+    ['a control character', (u: string) => `ada\u0007${u}@example.com`],
+    ['a Hangul filler', (u: string) => `ada\u3164${u}@example.com`],
+    ['a label mixing scripts (Cyrillic а in pаypal)', (u: string) => `p\u0430ypal${u}@example.com`],
+  ])('answers 400 validation_failed for an address with %s, on register and on login', async (_, address) => {
+    const email = address(unique());
+    for (const route of ['/auth/register', '/auth/login']) {
+      const response = await request(app.url).post(route).send({ email, password: GOOD_PASSWORD }).expect(400);
+      expect(response.body.code).toBe('validation_failed');
+      expect(response.body.message).toEqual([expect.stringMatching(/^email must not /)]);
+      expect(response.text).not.toContain(email);
+    }
+  });
+
+  it.each([
+    ['a single-script Chinese address', (u: string) => `用户${u}@例子.广告`],
+    ['a Japanese mix of Han, Hiragana and Katakana in one label', (u: string) => `山田たろうタロウ${u}@例え.jp`],
+    ['Katakana with the long-vowel mark', (u: string) => `ラーメン${u}@例え.jp`],
+    ['a Cyrillic address', (u: string) => `почта${u}@пример.рф`],
+  ])('accepts %s, and logs in with it', async (_, address) => {
+    const email = address(unique());
+    const registered = await request(app.url).post('/auth/register').send({ email, password: GOOD_PASSWORD }).expect(201);
+    expect(registered.body.user.email).toBe(email);
+    await request(app.url).post('/auth/login').send({ email, password: GOOD_PASSWORD }).expect(200);
+  });
+});

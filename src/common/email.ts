@@ -5,9 +5,12 @@ import { IsEmail, MaxLength, ValidateBy, ValidationOptions } from 'class-validat
 /**
  * The one normal form of an email address, used to store, look up and key counters:
  * NFKC (so a full-width or ligature spelling is the same address), trimmed, lower-cased.
+ * NFKC again after lower-casing: a lower-case letter may compose with a following mark
+ * where its capital did not (`H` + U+0331 stays two code points, `h` + U+0331 is `ẖ`), and
+ * the stored form must normalise to itself, or the address it shows would not log in.
  */
 export function normaliseEmail(email: string): string {
-  return email.normalize('NFKC').trim().toLowerCase();
+  return email.normalize('NFKC').toLowerCase().normalize('NFKC').trim();
 }
 
 /**
@@ -23,30 +26,37 @@ const SCRIPTS = [
   'Latin', 'Cyrillic', 'Greek', 'Armenian', 'Georgian', 'Hebrew', 'Arabic', 'Syriac', 'Thaana', 'Devanagari',
   'Bengali', 'Gurmukhi', 'Gujarati', 'Oriya', 'Tamil', 'Telugu', 'Kannada', 'Malayalam', 'Sinhala', 'Thai', 'Lao',
   'Tibetan', 'Myanmar', 'Khmer', 'Mongolian', 'Ethiopic', 'Cherokee', 'Han', 'Hiragana', 'Katakana', 'Hangul', 'Bopomofo',
-].map((name) => ({ name, pattern: new RegExp(`\\p{Script=${name}}`, 'u') }));
+].map((name) => ({ name, pattern: new RegExp(`\\p{Script_Extensions=${name}}`, 'u') }));
 
-/** The mixes UTS #39 allows in one label ("Highly Restrictive"): Han with the Japanese, Korean or Chinese scripts. */
+/**
+ * The mixes UTS #39 allows in one label ("Highly Restrictive", section 5.2): Latin and Han
+ * with the Japanese kana, with Hangul, or with Bopomofo.
+ */
 const ALLOWED_MIXES = [
-  new Set(['Han', 'Hiragana', 'Katakana']),
-  new Set(['Han', 'Hangul']),
-  new Set(['Han', 'Bopomofo']),
+  new Set(['Latin', 'Han', 'Hiragana', 'Katakana']),
+  new Set(['Latin', 'Han', 'Hangul']),
+  new Set(['Latin', 'Han', 'Bopomofo']),
 ];
 
-function scriptsOf(label: string): Set<string> {
-  const scripts = new Set<string>();
-  for (const character of label) {
-    if (!/\p{L}/u.test(character)) continue; // digits, marks and punctuation belong to no script here
-    scripts.add(SCRIPTS.find((script) => script.pattern.test(character))?.name ?? 'Other');
-  }
-  return scripts;
+/**
+ * The scripts a letter may belong to, by its Script_Extensions: the Japanese long-vowel
+ * mark `ー` is Common by Script, but Hiragana or Katakana by extension, so that `ラーメン`
+ * is one script. A letter of no listed script (Common ones included) is `Other`.
+ */
+function scriptsOf(letter: string): string[] {
+  const scripts = SCRIPTS.filter((script) => script.pattern.test(letter)).map((script) => script.name);
+  return scripts.length > 0 ? scripts : ['Other'];
 }
 
 /** True when one label (a dot-, plus- or hyphen-separated part) mixes scripts, as `pаypal` with a Cyrillic `а` does. */
 function mixesScripts(address: string): boolean {
   return address.split(/[@.+\-_]/).some((label) => {
-    const scripts = scriptsOf(label);
-    if (scripts.size <= 1) return false;
-    return !ALLOWED_MIXES.some((allowed) => [...scripts].every((script) => allowed.has(script)));
+    // Digits, marks and punctuation belong to no script here.
+    const letters = [...label].filter((character) => /\p{L}/u.test(character)).map(scriptsOf);
+    if (letters.length === 0) return false;
+    // Fine when one script, or one allowed mix, covers every letter (UTS #39's resolved script set).
+    const candidates = [...[...new Set(letters.flat())].map((script) => new Set([script])), ...ALLOWED_MIXES];
+    return !candidates.some((allowed) => letters.every((scripts) => scripts.some((script) => allowed.has(script))));
   });
 }
 
