@@ -8,6 +8,7 @@ import { Logger } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { answerClientError } from './common/client-error';
 import { toErrorResponse } from './common/error-response';
 import { setupOpenApi } from './common/openapi-document';
 import { registerJsonBodyParser } from './common/json-body';
@@ -48,6 +49,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
       const { status, headers, body } = toErrorResponse(error, request.id);
       void reply.code(status).headers(headers).send(body);
     },
+    // Earlier still, Node's parser refuses oversized headers (431) and malformed requests.
+    clientErrorHandler: answerClientError,
   });
   const root = options.modules?.length ? withModules(options.modules) : AppModule;
   const app = await NestFactory.create<NestFastifyApplication>(root, adapter, {

@@ -82,6 +82,47 @@ describe('the HTTP shell', () => {
     expect(response.body).toEqual({ statusCode: 404, message: 'Route not found', error: 'Not Found', code: 'not_found' });
   });
 
+  it('answers 431 headers_too_large in the contract\'s shape for headers over 16 KiB, before any route', async () => {
+    for (const path of ['/health', '/auth/login', '/no/such/route']) {
+      const response = await request(app.url).get(path).set('X-Padding', 'p'.repeat(17 * 1024));
+      expect(response.status, path).toBe(431);
+      expect(response.headers['content-type']).toMatch(/^application\/json/);
+      expect(response.body).toEqual({
+        statusCode: 431,
+        message: 'Request headers are larger than 16 KiB',
+        error: 'Request Header Fields Too Large',
+        code: 'headers_too_large',
+      });
+    }
+    // The service is unharmed, and headers just under the limit pass.
+    await request(app.url).get('/health').set('X-Padding', 'p'.repeat(15 * 1024)).expect(200);
+  });
+
+  it('names an unknown property only when its name is a short identifier, and never echoes a value', async () => {
+    const value = 'planted-value-4f2a9c';
+    const send = (extra: Record<string, unknown>) =>
+      request(app.url).post('/auth/register').send({ email: uniqueEmail('names'), password: GOOD_PASSWORD, ...extra }).expect(400);
+
+    const named = await send({ role_2: value });
+    expect(named.body).toEqual({ statusCode: 400, message: ['property role_2 should not exist'], error: 'Bad Request', code: 'validation_failed' });
+
+    const longest = 'n'.repeat(64);
+    expect((await send({ [longest]: value })).body.message).toEqual([`property ${longest} should not exist`]);
+
+    for (const name of ['<script>', '<img src=x onerror=alert(1)>', 'n'.repeat(65), 'x'.repeat(200), 'pass word', 'ünïcode', 'a.b']) {
+      const response = await send({ [name]: value });
+      expect(response.body.code).toBe('validation_failed');
+      expect(response.body.message, name).toEqual(['an unknown property should not exist']);
+      expect(response.text).not.toContain(name.slice(0, 20));
+      expect(response.text).not.toContain(value);
+    }
+    // A value is never echoed, whichever rule it breaks.
+    for (const body of [{ email: value }, { email: uniqueEmail(), password: `${value}${'x'.repeat(200)}` }, { email: uniqueEmail(), password: GOOD_PASSWORD, displayName: [value] }]) {
+      const response = await request(app.url).post('/auth/register').send(body).expect(400);
+      expect(response.text).not.toContain(value);
+    }
+  });
+
   it('sends security headers (helmet)', async () => {
     const response = await request(app.url).get('/health').expect(200);
     expect(response.headers['x-content-type-options']).toBe('nosniff');

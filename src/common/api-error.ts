@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'rate_limited'
   | 'database_unavailable'
   | 'unsupported_media_type'
+  | 'headers_too_large'
+  | 'request_timeout'
   | 'mfa_token_invalid'
   | 'mfa_code_invalid'
   | 'mfa_already_enabled'
@@ -32,9 +34,11 @@ export const DEFAULT_CODES: Partial<Record<number, ErrorCode>> = {
   403: 'forbidden',
   404: 'not_found',
   405: 'not_found',
+  408: 'request_timeout',
   409: 'conflict',
   413: 'payload_too_large',
   415: 'unsupported_media_type',
+  431: 'headers_too_large',
   429: 'rate_limited',
   503: 'database_unavailable',
 };

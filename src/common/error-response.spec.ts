@@ -2,7 +2,7 @@ import { BadRequestException, HttpException, Logger, NotFoundException, ServiceU
 import { beforeAll, describe, expect, it } from 'vitest';
 import { QueryFailedError } from 'typeorm';
 import { ApiError } from './api-error';
-import { DATABASE_RETRY_AFTER_SECONDS, toErrorResponse } from './error-response';
+import { connectionErrorResponse, DATABASE_RETRY_AFTER_SECONDS, toErrorResponse } from './error-response';
 
 beforeAll(() => {
   Logger.overrideLogger(false); // the 500 and 503 paths log on purpose
@@ -120,7 +120,20 @@ describe('toErrorResponse', () => {
 
   it('keeps the status of a client error that carries a 4xx statusCode', () => {
     const error = Object.assign(new Error('Header is too long'), { statusCode: 431 });
-    expect(toErrorResponse(error)).toMatchObject({ status: 431, body: { statusCode: 431, code: 'validation_failed' } });
+    expect(toErrorResponse(error)).toMatchObject({ status: 431, body: { statusCode: 431, code: 'headers_too_large' } });
+    const other = Object.assign(new Error('I am a teapot'), { statusCode: 418 });
+    expect(toErrorResponse(other)).toMatchObject({ status: 418, body: { statusCode: 418, code: 'validation_failed' } });
+  });
+
+  it('answers what Node refuses before routing with the contract\'s body and a code', () => {
+    expect(connectionErrorResponse('HPE_HEADER_OVERFLOW')).toEqual({
+      status: 431,
+      headers: {},
+      body: { statusCode: 431, message: 'Request headers are larger than 16 KiB', error: 'Request Header Fields Too Large', code: 'headers_too_large' },
+    });
+    expect(connectionErrorResponse('ERR_HTTP_REQUEST_TIMEOUT').body).toMatchObject({ statusCode: 408, code: 'request_timeout' });
+    expect(connectionErrorResponse('HPE_INVALID_METHOD').body).toMatchObject({ statusCode: 400, code: 'validation_failed' });
+    expect(connectionErrorResponse('constructor').body).toMatchObject({ statusCode: 400, code: 'validation_failed' });
   });
 
   it('answers an unknown Error with 500 internal_error, without its message', () => {

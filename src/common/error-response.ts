@@ -60,6 +60,22 @@ export function toErrorResponse(exception: unknown, requestId?: string): ErrorRe
   return build(500, 'internal_error', 'Internal server error');
 }
 
+/**
+ * What Node's HTTP parser refuses before Fastify sees a request (the `clientError` event):
+ * headers over `maxHeaderSize` (16 KiB), a request that took too long, a malformed request.
+ */
+const CONNECTION_ERRORS: Record<string, { status: number; code: ErrorCode; message: string | string[] }> = {
+  HPE_HEADER_OVERFLOW: { status: 431, code: 'headers_too_large', message: 'Request headers are larger than 16 KiB' },
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: { status: 413, code: 'payload_too_large', message: 'Request chunk extensions are too large' },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, code: 'request_timeout', message: 'The request took too long to arrive' },
+};
+
+/** The contract's error body for an error of the connection, raised before any routing. */
+export function connectionErrorResponse(errorCode: unknown): ErrorResponse {
+  const known = typeof errorCode === 'string' && Object.hasOwn(CONNECTION_ERRORS, errorCode) ? CONNECTION_ERRORS[errorCode] : undefined;
+  return known ? build(known.status, known.code, known.message) : build(400, 'validation_failed', ['The request is malformed']);
+}
+
 function fromHttpException(exception: HttpException): ErrorResponse {
   const status = exception.getStatus();
   const response = exception.getResponse();
