@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { GOOD_PASSWORD, register, Registered, uniqueEmail } from './support/api';
-import { startApp, TestApp } from './support/test-app';
+import { CapturedLogs, startApp, TestApp } from './support/test-app';
 
 /** /metrics in Prometheus's text format: request latency by route, and the auth events. */
 
@@ -125,5 +125,45 @@ describe('/metrics with METRICS_TOKEN', () => {
     const user = await register(app);
     await request(app.url).get('/metrics').set('Authorization', `Bearer ${user.accessToken}`).expect(401); // a user's token is not it
     expect(await scrape(app, METRICS_TOKEN)).toContain('http_request_duration_seconds_count');
+  });
+});
+
+describe('/metrics in production', () => {
+  // Everything production requires; the SMTP server is never reached (nothing here sends mail).
+  const production = {
+    NODE_ENV: 'production',
+    BCRYPT_COST: '10',
+    JWT_SECRET: 'p'.repeat(48),
+    REFRESH_TOKEN_SECRET: Buffer.alloc(32, 1).toString('base64'),
+    MFA_ENCRYPTION_KEY: Buffer.alloc(32, 2).toString('base64'),
+    SMTP_URL: 'smtp://127.0.0.1:2525',
+  };
+
+  it('is not served without METRICS_TOKEN: 404 not_found, as an unknown route, and the start says it is off', async () => {
+    const logs = new CapturedLogs();
+    const app = await startApp(production, undefined, logs);
+    try {
+      const response = await request(app.url).get('/metrics').expect(404);
+      expect(response.body).toEqual({ statusCode: 404, message: 'Route not found', error: 'Not Found', code: 'not_found' });
+      expect(response.text).not.toContain('process_cpu');
+      const unknown = await request(app.url).get('/no/such/route').expect(404);
+      expect(response.body).toEqual(unknown.body);
+      expect(logs.entries().some((line) => String(line.msg).includes('/metrics is off'))).toBe(true);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('is served with METRICS_TOKEN, to the scraper that presents it', async () => {
+    const METRICS_TOKEN = 'production-scraper-0123456789';
+    const logs = new CapturedLogs();
+    const app = await startApp({ ...production, METRICS_TOKEN }, undefined, logs);
+    try {
+      await request(app.url).get('/metrics').expect(401);
+      expect(await scrape(app, METRICS_TOKEN)).toContain('http_request_duration_seconds');
+      expect(logs.entries().some((line) => String(line.msg).includes('/metrics is off'))).toBe(false);
+    } finally {
+      await app.close();
+    }
   });
 });
