@@ -13,7 +13,7 @@ import { toErrorResponse } from './common/error-response';
 import { setupOpenApi } from './common/openapi-document';
 import { registerJsonBodyParser } from './common/json-body';
 import { createValidationPipe } from './common/validation';
-import { appConfig, AppConfig } from './config/app.config';
+import { appConfig, AppConfig, fastifyTrustProxy } from './config/app.config';
 import { configureLogger, logRequests, requestIdOf, rootLogger } from './logging/logger';
 import { loggingConfig } from './logging/logging.config';
 import { MetricsService } from './metrics/metrics.service';
@@ -40,7 +40,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     // logRequests() writes one line per request, instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
     bodyLimit: BODY_LIMIT_BYTES,
-    trustProxy: appConfig().trustProxy as boolean | string[], // Fastify also takes a hop count
+    trustProxy: fastifyTrustProxy(appConfig().trustProxy),
     return503OnClosing: true,
     genReqId: requestIdOf,
     // Errors Fastify raises before routing (a malformed URL, an over-long path parameter)
