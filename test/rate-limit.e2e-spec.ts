@@ -2,13 +2,16 @@ import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GOOD_PASSWORD, register, uniqueEmail } from './support/api';
+import { authed, GOOD_PASSWORD, register, Registered, uniqueEmail } from './support/api';
 import { createTestDatabase, startApp, TestApp } from './support/test-app';
 
 // Passport strategies are process-wide: one app alive at a time, each in its own block.
 
 const login = (app: TestApp, email: string, password: string, headers: Record<string, string> = {}) =>
   request(app.url).post('/auth/login').set(headers).send({ email, password });
+
+const changePassword = (app: TestApp, user: Registered, currentPassword: string, newPassword = 'a brand new passphrase') =>
+  authed(app, 'post', '/users/me/password', user.accessToken).send({ currentPassword, newPassword });
 
 function expect429(response: request.Response, maxSeconds: number) {
   expect(response.status).toBe(429);
@@ -45,6 +48,62 @@ describe('per client IP, TRUST_PROXY off', () => {
       statuses.push((await request(app.url).post('/auth/register').set('X-Forwarded-For', `203.0.113.${i}`).send({ email: uniqueEmail(), password: GOOD_PASSWORD })).status);
     }
     expect(statuses).toEqual([201, 201, 201, 429]);
+  });
+
+  it('says "Too Many Requests", naming no library', async () => {
+    const response = await login(app, 'nobody@example.com', 'x');
+    expect429(response, 60);
+    expect(response.body.message).toBe('Too Many Requests');
+  });
+});
+
+describe('POST /users/me/password: per client IP', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startApp({ AUTH_RATE_LIMIT: '3', LOGIN_BACKOFF_THRESHOLD: '1000' });
+  });
+  afterAll(() => app?.close());
+
+  it('limits password checks per IP, as login: 100 guesses are not 100 tries', async () => {
+    // Register and log in are limited on their own budgets: the password route has one of its own.
+    const users = [await register(app), await register(app)];
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i += 1) statuses.push((await changePassword(app, users[i % 2], `wrong guess ${i}`)).status);
+    expect(statuses).toEqual([403, 403, 403, 429]);
+    const limited = await changePassword(app, users[0], GOOD_PASSWORD);
+    expect429(limited, 60);
+    expect(limited.body.message).toBe('Too Many Requests');
+  });
+});
+
+describe('POST /users/me/password: per-account back-off', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startApp({ LOGIN_BACKOFF_THRESHOLD: '3', LOGIN_BACKOFF_MAX: '2s' });
+  });
+  afterAll(() => app?.close());
+
+  it('answers wrong current passwords 403, then 429 with Retry-After (even the right one waits), and no other account; a success resets', async () => {
+    const victim = await register(app);
+    const bystander = await register(app);
+    for (let i = 0; i < 3; i += 1) {
+      const wrong = await changePassword(app, victim, `wrong guess ${i}`);
+      expect(wrong.status).toBe(403);
+      expect(wrong.body.code).toBe('invalid_credentials');
+    }
+    const blocked = await changePassword(app, victim, GOOD_PASSWORD);
+    expect429(blocked, 2); // blocked: the password is not even checked, nor changed
+    expect(blocked.body.message).toMatch(/wrong passwords/);
+    await login(app, victim.email, GOOD_PASSWORD).expect(200); // logging in is not the same count
+    expect((await changePassword(app, bystander, 'wrong guess')).status).toBe(403);
+
+    await new Promise((resolve) => setTimeout(resolve, 2100)); // the back-off is capped at LOGIN_BACKOFF_MAX
+    await changePassword(app, victim, GOOD_PASSWORD, 'the second passphrase').expect(204);
+    // A success resets the count: after it, wrong passwords are ordinary 403s again, up to the threshold.
+    const again = (await login(app, victim.email, 'the second passphrase').expect(200)).body.accessToken as string;
+    const renewed = { ...victim, accessToken: again };
+    for (let i = 0; i < 3; i += 1) expect((await changePassword(app, renewed, `wrong again ${i}`)).status).toBe(403);
+    expect429(await changePassword(app, renewed, 'the second passphrase'), 2);
   });
 });
 
@@ -104,13 +163,21 @@ describe('REDIS_URL: counters shared by every instance', () => {
     try {
       const first = await startApp(env, db);
       const user = await register(first); // 1 of the register budget
-      for (let i = 0; i < 2; i += 1) expect((await login(first, user.email, 'wrong password')).status).toBe(401);
+      // One failure of each kind here: under the threshold (2), nothing is blocked yet.
+      expect((await login(first, user.email, 'wrong password')).status).toBe(401);
+      expect((await changePassword(first, user, 'wrong guess')).status).toBe(403);
       await first.stop();
       expect((await redis.keys(`${prefix}*`)).length).toBeGreaterThan(0);
+      expect(await redis.keys(`${prefix}current-password:*`)).not.toHaveLength(0);
 
       const second = await startApp(env, db); // another instance: a fresh process would see the same
       try {
-        expect429(await login(second, user.email, GOOD_PASSWORD), 30); // the back-off came from the first instance
+        // A second failure on this instance reaches the threshold only with the first one's count:
+        // the account is then blocked (counted apart, each instance would still be at one).
+        expect((await login(second, user.email, 'wrong password')).status).toBe(401);
+        expect429(await login(second, user.email, GOOD_PASSWORD), 30);
+        expect((await changePassword(second, user, 'wrong guess')).status).toBe(403);
+        expect429(await changePassword(second, user, GOOD_PASSWORD), 30);
         await request(second.url).post('/auth/register').send({ email: uniqueEmail(), password: GOOD_PASSWORD }).expect(201);
         await request(second.url).post('/auth/register').send({ email: uniqueEmail(), password: GOOD_PASSWORD }).expect(201);
         expect429(await request(second.url).post('/auth/register').send({ email: uniqueEmail(), password: GOOD_PASSWORD }), 60);

@@ -1,28 +1,10 @@
 import { registerAs } from '@nestjs/config';
-import { ConfigError, env } from '../config/env';
+import { env } from '../config/env';
 
+// The per-IP limits and the back-off after wrong passwords are configured in src/rate-limit/rate-limit.config.ts.
 export const authConfig = registerAs('auth', () => ({
-  rateLimit: {
-    limit: env.int('AUTH_RATE_LIMIT', 10, { min: 1, max: 1_000_000 }),
-    windowSeconds: env.int('AUTH_RATE_WINDOW', 60, { min: 1, max: 86_400 }),
-  },
-  /** Per-account back-off after failed logins (see LoginBackoffService). */
-  loginBackoff: {
-    threshold: env.int('LOGIN_BACKOFF_THRESHOLD', 5, { min: 1, max: 1000 }),
-    windowSeconds: env.durationSeconds('LOGIN_BACKOFF_WINDOW', '15m'),
-    maxSeconds: env.durationSeconds('LOGIN_BACKOFF_MAX', '60s'),
-  },
-  /** Counters in Redis, shared by every instance; unset: in this process. */
-  redis: parseRedis(),
   /** Also carry the refresh token in an HttpOnly cookie (`refresh_token`, Path=/auth). */
   cookies: env.boolean('AUTH_COOKIES', false),
 }));
-
-function parseRedis(): { url: string; prefix: string } | undefined {
-  const url = env.optional('REDIS_URL');
-  if (url === undefined) return undefined;
-  if (!/^rediss?:\/\/[^\s]+$/.test(url)) throw new ConfigError('REDIS_URL', 'must be a redis:// or rediss:// URL');
-  return { url, prefix: env.string('REDIS_KEY_PREFIX', 'auth:') };
-}
 
 export type AuthConfig = ReturnType<typeof authConfig>;

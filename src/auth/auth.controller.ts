@@ -19,6 +19,7 @@ import { ApiBody, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOp
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../common/api-error';
 import { ApiErrors } from '../common/openapi';
+import { ClientRateLimitGuard } from '../rate-limit/guards/client-rate-limit.guard';
 import { SessionView } from '../tokens/dto/session.view';
 import type { User } from '../users/user.entity';
 import { authConfig, AuthConfig } from './auth.config';
@@ -28,7 +29,6 @@ import { RefreshTokenDto } from './dto/refresh-token.dto';
 import { RegisterDto } from './dto/register.dto';
 import { LoginDto } from './dto/login.dto';
 import { TokenResponse } from './dto/token.response';
-import { ClientRateLimitGuard } from './guards/client-rate-limit.guard';
 import { LocalAuthGuard } from './guards/local-auth.guard';
 import { clearRefreshCookie, readRefreshCookie, setRefreshCookie } from './refresh-cookie';
 

@@ -11,7 +11,7 @@ import type { User } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
 import type { RegisterDto } from './dto/register.dto';
 import type { TokenResponse } from './dto/token.response';
-import { LoginBackoffService } from './login-backoff.service';
+import { CredentialBackoffService, loginSubject } from '../rate-limit/credential-backoff.service';
 
 @Injectable()
 export class AuthService {
@@ -20,7 +20,7 @@ export class AuthService {
     private readonly passwords: PasswordService,
     private readonly accessTokens: AccessTokenService,
     private readonly refreshTokens: RefreshTokensService,
-    private readonly backoff: LoginBackoffService,
+    private readonly backoff: CredentialBackoffService,
     private readonly metrics: MetricsService,
   ) {}
 
@@ -38,7 +38,7 @@ export class AuthService {
    * unknown email is checked against a dummy hash of the same cost.
    */
   async validateCredentials(email: string, password: string): Promise<User> {
-    const retryAfterSeconds = await this.backoff.retryAfterSeconds(email);
+    const retryAfterSeconds = await this.backoff.retryAfterSeconds(loginSubject(email));
     if (retryAfterSeconds > 0) {
       this.metrics.login('locked_out');
       throw new ApiError(429, 'rate_limited', 'Too many failed logins for this account; retry later', { retryAfterSeconds });
@@ -46,11 +46,11 @@ export class AuthService {
     const user = await this.users.findByEmail(email);
     const valid = user ? await this.passwords.verify(password, user.passwordHash) : await this.passwords.verifyDummy(password);
     if (!user || !valid) {
-      await this.backoff.recordFailure(email);
+      await this.backoff.recordFailure(loginSubject(email));
       this.metrics.login('invalid_credentials');
       throw new ApiError(401, 'invalid_credentials', 'Invalid email or password');
     }
-    await this.backoff.recordSuccess(email);
+    await this.backoff.recordSuccess(loginSubject(email));
     await this.users.rehashIfNeeded(user, password);
     this.metrics.login('success');
     return user;

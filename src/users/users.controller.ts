@@ -3,6 +3,7 @@ import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nes
 import { type AuthUser, CurrentUser, Role, Roles } from '../common/auth';
 import { ApiErrors, PageOf } from '../common/openapi';
 import { PageQuery } from '../common/pagination';
+import { ThrottlePasswordCheck } from '../rate-limit/password-check.decorator';
 import { ChangePasswordDto } from './dto/change-password.dto';
 import { UpdateProfileDto } from './dto/update-profile.dto';
 import { UpdateRolesDto } from './dto/update-roles.dto';
@@ -32,8 +33,9 @@ export class UsersController {
     return toUserResponse(await this.users.updateProfile(caller.id, body));
   }
 
-  /** Ends every session of the user: each refresh token is revoked. */
+  /** Ends every session of the user: each refresh token is revoked. Throttled like login: it checks a password. */
   @Post('me/password')
+  @ThrottlePasswordCheck()
   @HttpCode(204)
   @ApiOperation({ summary: "Change the caller's password; every session ends" })
   @ApiNoContentResponse({ description: 'Changed; every refresh token of the user is revoked' })

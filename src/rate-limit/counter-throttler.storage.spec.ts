@@ -2,8 +2,8 @@ import { Logger } from '@nestjs/common';
 import { describe, expect, it } from 'vitest';
 import { CounterStore, FailOpenCounterStore, MemoryCounterStore } from './counter-store';
 import { CounterThrottlerStorage } from './counter-throttler.storage';
-import type { AuthConfig } from '../auth.config';
-import { LoginBackoffService } from '../login-backoff.service';
+import { CredentialBackoffService, loginSubject } from './credential-backoff.service';
+import type { RateLimitConfig } from './rate-limit.config';
 
 Logger.overrideLogger(false);
 
@@ -31,7 +31,7 @@ describe('CounterThrottlerStorage', () => {
   });
 });
 
-describe('LoginBackoffService on a failing store', () => {
+describe('CredentialBackoffService on a failing store', () => {
   it('neither blocks nor throws: login stays available when Redis is down', async () => {
     const failing: CounterStore = {
       increment: () => Promise.reject(new Error('connection refused')),
@@ -39,11 +39,12 @@ describe('LoginBackoffService on a failing store', () => {
       block: () => Promise.reject(new Error('connection refused')),
       reset: () => Promise.reject(new Error('connection refused')),
     };
-    const config = { loginBackoff: { threshold: 1, windowSeconds: 60, maxSeconds: 60 } } as AuthConfig;
-    const backoff = new LoginBackoffService(new FailOpenCounterStore(failing), config);
-    await backoff.recordFailure('a@example.com');
-    await backoff.recordFailure('a@example.com');
-    await expect(backoff.retryAfterSeconds('a@example.com')).resolves.toBe(0);
-    await expect(backoff.recordSuccess('a@example.com')).resolves.toBeUndefined();
+    const config = { backoff: { threshold: 1, windowSeconds: 60, maxSeconds: 60 } } as RateLimitConfig;
+    const backoff = new CredentialBackoffService(new FailOpenCounterStore(failing), config);
+    const subject = loginSubject('a@example.com');
+    await backoff.recordFailure(subject);
+    await backoff.recordFailure(subject);
+    await expect(backoff.retryAfterSeconds(subject)).resolves.toBe(0);
+    await expect(backoff.recordSuccess(subject)).resolves.toBeUndefined();
   });
 });

@@ -4,14 +4,18 @@ import {
   InjectThrottlerOptions,
   InjectThrottlerStorage,
   ThrottlerGuard,
-  ThrottlerLimitDetail,
   type ThrottlerModuleOptions,
   type ThrottlerStorage,
 } from '@nestjs/throttler';
 import type { FastifyRequest } from 'fastify';
+import { ApiError } from '../../common/api-error';
 import { MetricsService } from '../../metrics/metrics.service';
 
-/** The per-client-IP limit of register and login (AUTH_RATE_LIMIT), counting what it turns away. */
+/**
+ * The per-client-IP limit (AUTH_RATE_LIMIT per AUTH_RATE_WINDOW) of every route that
+ * checks a password, each route with its own budget, counting what it turns away. The
+ * client IP is Fastify's `request.ip`: the socket's, or the proxy's view with TRUST_PROXY.
+ */
 @Injectable()
 export class ClientRateLimitGuard extends ThrottlerGuard {
   constructor(
@@ -23,8 +27,9 @@ export class ClientRateLimitGuard extends ThrottlerGuard {
     super(options, storage, reflector);
   }
 
-  protected override async throwThrottlingException(context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
+  /** Retry-After is already on the reply; the message names no library ("ThrottlerException: …"). */
+  protected override async throwThrottlingException(context: ExecutionContext): Promise<void> {
     this.metrics.rateLimited('ip', context.switchToHttp().getRequest<FastifyRequest>().routeOptions.url ?? 'unmatched');
-    return super.throwThrottlingException(context, detail);
+    throw new ApiError(429, 'rate_limited', 'Too Many Requests');
   }
 }
