@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Logger } from 'nestjs-pino';
 import request from 'supertest';
-import { register, Registered } from './support/api';
+import { refreshTokenCookie, register, Registered } from './support/api';
 import { CapturedLogs, startApp, TestApp } from './support/test-app';
 
 /** The JSON request log: one line per request with the id the response carries, and no credential. */
@@ -77,7 +77,8 @@ describe('request log', () => {
     expect(Object.keys(line).filter((key) => !allowed.includes(key))).toEqual([]);
     expect(line).not.toHaveProperty('body');
     const everything = logs.lines.join('\n');
-    for (const secret of [user.accessToken, user.refreshToken!, response.body.refreshToken, response.body.accessToken, user.password]) {
+    for (const secret of [user.accessToken, user.refreshToken!, refreshTokenCookie(response)!, response.body.accessToken, user.password]) {
+      expect(secret).toEqual(expect.any(String));
       expect(everything).not.toContain(secret);
     }
   });

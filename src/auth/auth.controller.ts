@@ -19,6 +19,7 @@ import { ApiBody, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOp
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../common/api-error';
 import { ApiErrors } from '../common/openapi';
+import { appConfig, AppConfig } from '../config/app.config';
 import { ClientRateLimitGuard } from '../rate-limit/guards/client-rate-limit.guard';
 import { SessionView } from '../tokens/dto/session.view';
 import type { User } from '../users/user.entity';
@@ -30,7 +31,7 @@ import { RegisterDto } from './dto/register.dto';
 import { LoginDto } from './dto/login.dto';
 import { TokenResponse } from './dto/token.response';
 import { LocalAuthGuard } from './guards/local-auth.guard';
-import { clearRefreshCookie, readRefreshCookie, setRefreshCookie } from './refresh-cookie';
+import { clearRefreshCookie, isCrossSite, readRefreshCookie, withRefreshCookie } from './refresh-cookie';
 
 /** The user the `local` strategy authenticated (a full entity, unlike @CurrentUser's token claims). */
 const LoggedInUser = createParamDecorator(
@@ -43,6 +44,7 @@ export class AuthController {
   constructor(
     private readonly auth: AuthService,
     @Inject(authConfig.KEY) private readonly config: AuthConfig,
+    @Inject(appConfig.KEY) private readonly app: AppConfig,
   ) {}
 
   @Public()
@@ -78,6 +80,7 @@ export class AuthController {
   @ApiOkResponse({ type: TokenResponse })
   @ApiErrors(400, {
     401: 'refresh_token_invalid (unknown, expired, revoked) or refresh_token_reused (a spent token: its whole session is revoked)',
+    403: 'forbidden: the refresh token came in the cookie from another site (Sec-Fetch-Site: cross-site, or a foreign Origin)',
     503: 'database_unavailable, with Retry-After; the presented token is not spent',
   })
   async refresh(
@@ -97,7 +100,10 @@ export class AuthController {
   @HttpCode(204)
   @ApiOperation({ summary: "End the presented token's session (any token of it, current or spent)" })
   @ApiNoContentResponse({ description: 'Also for an unknown token; the cookie is cleared' })
-  @ApiErrors({ 400: 'validation_failed: a malformed body' })
+  @ApiErrors({
+    400: 'validation_failed: a malformed body',
+    403: 'forbidden: the refresh token came in the cookie from another site (Sec-Fetch-Site: cross-site, or a foreign Origin)',
+  })
   async logout(@Body() body: RefreshTokenDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const presented = this.presentedToken(body, request);
     if (presented) await this.auth.logout(presented);
@@ -130,15 +136,23 @@ export class AuthController {
     return this.auth.endSession(caller.id, id);
   }
 
-  /** The body's token, else (in cookie mode) the cookie's. Without cookies the body must carry it. */
+  /**
+   * The body's token, else (in cookie mode) the cookie's. Without cookies the body must
+   * carry it. A cookie is sent by the browser whoever made the page: one that comes with a
+   * request from another site is refused (CSRF).
+   */
   private presentedToken(body: RefreshTokenDto, request: FastifyRequest): string | undefined {
     if (body.refreshToken !== undefined) return body.refreshToken;
-    if (this.config.cookies) return readRefreshCookie(request);
-    throw new ApiError(400, 'validation_failed', ['refreshToken must be a string']);
+    if (!this.config.cookies) throw new ApiError(400, 'validation_failed', ['refreshToken must be a string']);
+    const cookie = readRefreshCookie(request);
+    if (cookie !== undefined && isCrossSite(request, this.app.corsOrigins)) {
+      throw new ApiError(403, 'forbidden', 'The refresh cookie is not accepted from another site');
+    }
+    return cookie;
   }
 
+  /** In cookie mode the refresh token goes in the cookie only, never in the body. */
   private withCookie(reply: FastifyReply, response: TokenResponse): TokenResponse {
-    if (this.config.cookies) setRefreshCookie(reply, response.refreshToken, this.auth.refreshTokenLifetimeSeconds);
-    return response;
+    return this.config.cookies ? withRefreshCookie(reply, response, this.auth.refreshTokenLifetimeSeconds) : response;
   }
 }

@@ -4,6 +4,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { TokensModule } from '../tokens/tokens.module';
 import { UsersModule } from '../users/users.module';
+import { appConfig } from '../config/app.config';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { authConfig } from './auth.config';
 import { AuthController } from './auth.controller';
@@ -19,6 +20,7 @@ import { LocalStrategy } from './strategies/local.strategy';
     TokensModule,
     PassportModule,
     ConfigModule.forFeature(authConfig),
+    ConfigModule.forFeature(appConfig), // CORS_ORIGINS: the sites a cookie-carried refresh may come from
     RateLimitModule,
   ],
   controllers: [AuthController],

@@ -21,7 +21,14 @@ export interface Registered {
 
 export async function register(app: TestApp, email = uniqueEmail(), password = GOOD_PASSWORD): Promise<Registered> {
   const response = await request(app.url).post('/auth/register').send({ email, password }).expect(201);
-  return { email, password, ...response.body };
+  // With AUTH_COOKIES=true the refresh token comes in the cookie only.
+  return { email, password, refreshToken: refreshTokenCookie(response), ...response.body };
+}
+
+/** The value of the `refresh_token` cookie a response sets, if any. */
+export function refreshTokenCookie(response: request.Response): string | undefined {
+  const cookie = ([] as string[]).concat(response.headers['set-cookie'] ?? []).find((c) => c.startsWith('refresh_token='));
+  return cookie?.slice('refresh_token='.length).split(';')[0] || undefined;
 }
 
 export function authed(app: TestApp, method: 'get' | 'post' | 'patch' | 'delete', path: string, token: string) {

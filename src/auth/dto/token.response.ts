@@ -6,8 +6,13 @@ export class TokenResponse {
   @ApiProperty({ description: 'A JWS with sub, roles, jti, iat, exp, iss and aud' })
   accessToken: string;
 
-  @ApiProperty({ description: 'Opaque; for /auth/refresh and /auth/logout only. Spent by its first use.' })
-  refreshToken: string;
+  @ApiProperty({
+    required: false,
+    description:
+      'Opaque; for /auth/refresh and /auth/logout only. Spent by its first use. ' +
+      'Absent with AUTH_COOKIES=true: the token is then only in the HttpOnly `refresh_token` cookie (Path=/auth).',
+  })
+  refreshToken?: string;
 
   @ApiProperty({ enum: ['Bearer'] })
   tokenType: 'Bearer';
