@@ -30,8 +30,9 @@ export function parseInstant(value: string, now = new Date()): Date | undefined 
 
 /**
  * The events of `filter`, oldest first, as NDJSON lines (each ending in "\n"): the contract's
- * event plus `seq`, `prevHash` and `hash`, so that a SIEM holding the lines can check the
- * chain itself and notice if the database's copy is ever rewritten. Read a page at a time.
+ * event plus `seq`, `piiDigest`, `prevHash` and `hash`, every input of the hash (audit-chain.ts),
+ * so that a SIEM holding the lines can recompute the chain itself and notice if the database's
+ * copy is ever rewritten. Read a page at a time.
  */
 export async function* auditEventLines(dataSource: DataSource, filter: AuditExportFilter): AsyncGenerator<string> {
   let after = '0';
@@ -47,7 +48,8 @@ export async function* auditEventLines(dataSource: DataSource, filter: AuditExpo
     if (filter.types?.length) builder.andWhere('event.type IN (:...types)', { types: filter.types });
     const events = await builder.getMany();
     for (const event of events) {
-      yield `${JSON.stringify({ ...toAuditEventResponse(event), seq: event.seq, prevHash: event.prevHash, hash: event.hash })}\n`;
+      const chain = { seq: event.seq, piiDigest: event.piiDigest, prevHash: event.prevHash, hash: event.hash };
+      yield `${JSON.stringify({ ...toAuditEventResponse(event), ...chain })}\n`;
     }
     if (events.length < PAGE) return;
     after = events[events.length - 1].seq;
