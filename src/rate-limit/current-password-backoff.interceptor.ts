@@ -8,7 +8,7 @@ import { CredentialBackoffService, currentPasswordSubject } from './credential-b
 
 /**
  * The per-account back-off on a route that re-checks the caller's current password: a
- * caller in back-off gets 429 with Retry-After before the password is looked at; a
+ * caller in back-off gets 429 with Retry-After before the password is looked at; an
  * `invalid_credentials` answer counts as a failure; a success resets the count.
  */
 @Injectable()
