@@ -10,6 +10,7 @@ import { Public } from '../src/common/auth';
 import { bearerToken } from '../src/auth/bearer-token';
 import { userOf } from '../src/auth/strategies/jwt.strategy';
 import { AccessTokenService } from '../src/tokens/access-token.service';
+import { RevocationService } from '../src/tokens/revocation/revocation.service';
 import { tokensConfig, TokensConfig } from '../src/tokens/tokens.config';
 import { TokensModule } from '../src/tokens/tokens.module';
 
@@ -133,8 +134,9 @@ class BenchController {
     { provide: RECIPE_SECRET, useFactory: () => process.env.JWT_SECRET },
     {
       provide: UNCACHED_TOKENS,
-      inject: [tokensConfig.KEY, JwtService],
-      useFactory: (config: TokensConfig, jwt: JwtService) => new AccessTokenService({ ...config, verifiedCacheSize: 0 }, jwt),
+      inject: [tokensConfig.KEY, JwtService, RevocationService],
+      useFactory: (config: TokensConfig, jwt: JwtService, revocations: RevocationService) =>
+        new AccessTokenService({ ...config, verifiedCacheSize: 0 }, jwt, revocations),
     },
   ],
 })

@@ -4,6 +4,8 @@ import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-hos
 import { JwtService } from '@nestjs/jwt';
 import { JwtAuthGuard } from '../src/auth/guards/jwt-auth.guard';
 import { AccessTokenService } from '../src/tokens/access-token.service';
+import { revocationCheckOver, RevocationState } from '../src/tokens/revocation/revocation-state';
+import { randomUUID } from 'node:crypto';
 import { jwtModuleOptions } from '../src/tokens/jwt-options';
 import { tokensConfig } from '../src/tokens/tokens.config';
 import { Role } from '../src/common/auth';
@@ -33,11 +35,15 @@ export interface GuardMicro {
 export function guardMicroseconds(iterations = 200_000, batches = 7): GuardMicro {
   const config = tokensConfig();
   const jwt = new JwtService(jwtModuleOptions(config)); // as TokensModule registers it
-  const tokens = new AccessTokenService(config, jwt);
+  // The revocation check as the service runs it, over a state that holds 100,000 ended sessions.
+  const state = new RevocationState();
+  state.apply({ kind: 'sessions', sessionIds: Array.from({ length: 100_000 }, () => randomUUID()), forgetAt: Number.MAX_SAFE_INTEGER }, 0);
+  const revocations = revocationCheckOver(state);
+  const tokens = new AccessTokenService(config, jwt, revocations);
   const guard = new JwtAuthGuard(new Reflector(), tokens);
-  const uncachedTokens = new AccessTokenService({ ...config, verifiedCacheSize: 0 }, jwt);
+  const uncachedTokens = new AccessTokenService({ ...config, verifiedCacheSize: 0 }, jwt, revocations);
   const uncachedGuard = new JwtAuthGuard(new Reflector(), uncachedTokens);
-  const token = tokens.sign({ id: '6f1c2f0e-8a8e-4a57-9d3e-2b1f0c9a7d11', roles: [Role.User] });
+  const token = tokens.sign({ id: '6f1c2f0e-8a8e-4a57-9d3e-2b1f0c9a7d11', roles: [Role.User] }, { id: randomUUID(), amr: ['pwd'], aal: 1 });
   // user is reset before each call: the guard lets a request it has already authenticated through.
   const request = { headers: { authorization: `Bearer ${token}` } as Record<string, string>, user: null as unknown };
   const context = new ExecutionContextHost([request, {}], Handlers, Handlers.prototype.guarded);

@@ -57,7 +57,7 @@ async function answer(app: TestApp, path: string, authorization: string | undefi
   const pending = request(app.url).get(path);
   const response = await (authorization === undefined ? pending : pending.set('Authorization', authorization));
   return response.status === 200
-    ? { status: 200, user: { id: response.body.id, roles: response.body.roles } }
+    ? { status: 200, user: { id: response.body.id, roles: response.body.roles } as AuthUser }
     : { status: response.status, code: response.body.code, wwwAuthenticate: response.headers['www-authenticate'] };
 }
 
@@ -94,6 +94,15 @@ describe.each(['HS256', 'RS256', 'ES256'] as const)('JWT_ALGORITHM=%s: the globa
       });
     }
     expect(mismatches).toEqual([]);
+  });
+
+  it('answers a revoked token (its session ended) 401 token_revoked on every path', async () => {
+    const other = await register(app);
+    for (const path of PATHS) expect((await answer(app, path, `Bearer ${other.accessToken}`)).status).toBe(200);
+    await request(app.url).post('/auth/logout').send({ refreshToken: other.refreshToken }).expect(204);
+    for (const path of PATHS) {
+      expect(await answer(app, path, `Bearer ${other.accessToken}`)).toEqual({ status: 401, code: 'token_revoked', wwwAuthenticate: 'Bearer error="invalid_token"' });
+    }
   });
 
   it('tells a refresh token sent as Bearer where it belongs, on both paths', async () => {

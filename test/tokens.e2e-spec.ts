@@ -7,8 +7,9 @@ import { startApp, TestApp } from './support/test-app';
 
 let app: TestApp;
 
+// Exactly-one-wins rotation: a spent token presented again is reuse at once (test/sessions.e2e-spec.ts has the reuse interval).
 beforeAll(async () => {
-  app = await startApp();
+  app = await startApp({ JWT_REFRESH_REUSE_INTERVAL: '0' });
 });
 
 afterAll(async () => {

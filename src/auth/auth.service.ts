@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { ApiError } from '../common/api-error';
 import { MetricsService } from '../metrics/metrics.service';
-import { AccessTokenService } from '../tokens/access-token.service';
+import { AccessTokenService, AccessTokenSession } from '../tokens/access-token.service';
 import { SessionView } from '../tokens/dto/session.view';
 import type { ClientInfo } from '../common/auth';
-import { RefreshTokensService } from '../tokens/refresh-tokens.service';
+import { RefreshTokensService, SessionAssurance } from '../tokens/refresh-tokens.service';
 import { toUserResponse } from '../users/dto/user.response';
 import { PasswordService } from '../users/password.service';
 import type { User } from '../users/user.entity';
@@ -12,6 +12,8 @@ import { UsersService } from '../users/users.service';
 import type { RegisterDto } from './dto/register.dto';
 import type { TokenResponse } from './dto/token.response';
 import { CredentialBackoffService, loginSubject } from '../rate-limit/credential-backoff.service';
+
+const PASSWORD_ONLY: SessionAssurance = { amr: ['pwd'], aal: 1 };
 
 @Injectable()
 export class AuthService {
@@ -57,16 +59,17 @@ export class AuthService {
   }
 
   /** Every register and every login opens a session, with its first refresh token. */
-  async openSession(user: User, client: ClientInfo): Promise<TokenResponse> {
-    const { refreshToken } = await this.refreshTokens.openSession(user.id, client);
-    return this.tokenResponse(user, refreshToken);
+  async openSession(user: User, client: ClientInfo, assurance: SessionAssurance = PASSWORD_ONLY): Promise<TokenResponse> {
+    const { sessionId, refreshToken } = await this.refreshTokens.openSession(user.id, client, assurance);
+    return this.tokenResponse(user, { id: sessionId, ...assurance }, refreshToken);
   }
 
+  /** A refreshed access token keeps its session's `sid`, `amr` and `aal`, and carries the user's current roles. */
   async refresh(presented: string, client: ClientInfo): Promise<TokenResponse> {
-    const { userId, refreshToken } = await this.refreshTokens.rotate(presented, client);
+    const { userId, sessionId, amr, aal, refreshToken } = await this.refreshTokens.rotate(presented, client);
     const user = await this.users.findById(userId);
     if (!user) throw new ApiError(401, 'refresh_token_invalid', 'Refresh token is invalid, expired or revoked');
-    return this.tokenResponse(user, refreshToken);
+    return this.tokenResponse(user, { id: sessionId, amr, aal }, refreshToken);
   }
 
   logout(presented: string): Promise<void> {
@@ -85,9 +88,9 @@ export class AuthService {
     return this.refreshTokens.revokeSession(userId, sessionId);
   }
 
-  private async tokenResponse(user: User, refreshToken: string): Promise<TokenResponse> {
+  private async tokenResponse(user: User, session: AccessTokenSession, refreshToken: string): Promise<TokenResponse> {
     return {
-      accessToken: this.accessTokens.sign(user),
+      accessToken: this.accessTokens.sign(user, session),
       refreshToken,
       tokenType: 'Bearer',
       expiresIn: this.accessTokens.lifetimeSeconds,

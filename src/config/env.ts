@@ -56,12 +56,13 @@ export const env = {
   },
 
   /** Seconds as a number, or a number with a unit: `30s`, `15m`, `1h`, `7d`. */
-  durationSeconds(name: string, fallback: string): number {
+  durationSeconds(name: string, fallback: string, options: { allowZero?: boolean } = {}): number {
     const value = raw(name) ?? fallback;
     const match = /^(\d+)\s*([smhd]?)$/.exec(value);
     const seconds = match ? Number(match[1]) * DURATION_UNITS[match[2] || 's'] : NaN;
-    if (!Number.isSafeInteger(seconds) || seconds <= 0) {
-      throw new ConfigError(name, `must be a positive duration such as 900, 15m, 1h or 7d, got "${value}"`);
+    if (!Number.isSafeInteger(seconds) || seconds < 0 || (seconds === 0 && !options.allowZero)) {
+      const kind = options.allowZero ? 'a duration' : 'a positive duration';
+      throw new ConfigError(name, `must be ${kind} such as 900, 15m, 1h or 7d, got "${value}"`);
     }
     return seconds;
   },

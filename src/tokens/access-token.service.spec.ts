@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Role } from '../common/auth';
 import { AccessTokenService } from './access-token.service';
 import { jwtModuleOptions } from './jwt-options';
+import { revocationCheckOver, RevocationState } from './revocation/revocation-state';
 import { JwtAlgorithm, keyId } from './signing-key';
 import type { TokensConfig } from './tokens.config';
 
@@ -47,7 +48,7 @@ function configFor(algorithm: JwtAlgorithm, verifiedCacheSize: number, keys = ke
 
 /** The service as TokensModule builds it: a real JwtService with the module's options. */
 function serviceWith(config: TokensConfig): AccessTokenService {
-  return new AccessTokenService(config, new JwtService(jwtModuleOptions(config)));
+  return new AccessTokenService(config, new JwtService(jwtModuleOptions(config)), revocationCheckOver(new RevocationState()));
 }
 
 function service(verifiedCacheSize: number, algorithm: JwtAlgorithm = 'HS256'): AccessTokenService {
@@ -55,6 +56,7 @@ function service(verifiedCacheSize: number, algorithm: JwtAlgorithm = 'HS256'): 
 }
 
 const SUBJECT = { id: '6f1c2f0e-8a8e-4a57-9d3e-2b1f0c9a7d11', roles: [Role.User] };
+const SESSION = { id: '0b6a4a43-5d43-4c8e-9e5a-3d2f1b0c9a7e', amr: ['pwd' as const], aal: 1 };
 const INVALID = { valid: false, expired: false };
 const EXPIRED = { valid: false, expired: true };
 
@@ -65,7 +67,7 @@ afterEach(() => {
 describe('AccessTokenService: tokens remembered after a good verification', () => {
   it('answers a token presented again with the same claims', () => {
     const tokens = service(10);
-    const token = tokens.sign(SUBJECT);
+    const token = tokens.sign(SUBJECT, SESSION);
     const first = tokens.verify(token);
     expect(first).toMatchObject({ valid: true, claims: { sub: SUBJECT.id, roles: ['user'] } });
     expect(tokens.verify(token)).toEqual(first);
@@ -74,7 +76,7 @@ describe('AccessTokenService: tokens remembered after a good verification', () =
   it('still expires a remembered token, with the clock leeway of 5 s', () => {
     vi.useFakeTimers({ now: new Date('2026-11-22T10:00:00Z') });
     const tokens = service(10);
-    const token = tokens.sign(SUBJECT);
+    const token = tokens.sign(SUBJECT, SESSION);
     expect(tokens.verify(token).valid).toBe(true);
     vi.setSystemTime(new Date('2026-11-22T10:15:04Z')); // 900 s + 4 s: within the leeway
     expect(tokens.verify(token).valid).toBe(true);
@@ -85,7 +87,7 @@ describe('AccessTokenService: tokens remembered after a good verification', () =
 
   it('verifies any other text in full: one changed character fails', () => {
     const tokens = service(10);
-    const token = tokens.sign(SUBJECT);
+    const token = tokens.sign(SUBJECT, SESSION);
     expect(tokens.verify(token).valid).toBe(true);
     const last = token.at(-1) === 'A' ? 'B' : 'A';
     expect(tokens.verify(`${token.slice(0, -1)}${last}`)).toEqual(INVALID);
@@ -96,7 +98,7 @@ describe('AccessTokenService: tokens remembered after a good verification', () =
 
   it('never remembers a failed verification', () => {
     const tokens = service(10);
-    const other = service(10).sign(SUBJECT); // another key
+    const other = service(10).sign(SUBJECT, SESSION); // another key
     expect(tokens.verify(other).valid).toBe(false);
     expect(tokens.verify(other).valid).toBe(false);
   });
@@ -104,19 +106,19 @@ describe('AccessTokenService: tokens remembered after a good verification', () =
   it('holds at most its capacity, dropping the oldest; 0 remembers nothing', () => {
     vi.useFakeTimers({ now: new Date('2026-11-22T10:00:00Z') });
     const tokens = service(2);
-    const [a, b, c] = [1, 2, 3].map(() => tokens.sign({ ...SUBJECT, id: randomUUID() }));
+    const [a, b, c] = [1, 2, 3].map(() => tokens.sign({ ...SUBJECT, id: randomUUID() }, SESSION));
     for (const token of [a, b, c]) expect(tokens.verify(token).valid).toBe(true);
     const remembered = (tokens as unknown as { verified: Map<string, unknown> }).verified;
     expect([...remembered.keys()]).toEqual([b, c]);
 
     const none = service(0);
-    expect(none.verify(none.sign(SUBJECT)).valid).toBe(true);
+    expect(none.verify(none.sign(SUBJECT, SESSION)).valid).toBe(true);
     expect((none as unknown as { verified: Map<string, unknown> }).verified.size).toBe(0);
   });
 
   it('hands out frozen claims, so that no request can change what the next one gets', () => {
     const tokens = service(10);
-    const token = tokens.sign(SUBJECT);
+    const token = tokens.sign(SUBJECT, SESSION);
     const verification = tokens.verify(token);
     if (!verification.valid) throw new Error('expected a valid token');
     expect(() => verification.claims.roles.push(Role.Admin)).toThrow(TypeError);
@@ -135,7 +137,7 @@ async function forge(key: KeyObject, header: jose.CompactJWSHeaderParameters, pa
 
 function claims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const now = Math.floor(Date.now() / 1000);
-  return { sub: SUBJECT.id, roles: ['user'], jti: randomUUID(), iat: now, exp: now + 900, iss: 'auth-service', aud: 'api', ...overrides };
+  return { sub: SUBJECT.id, sid: SESSION.id, roles: ['user'], amr: ['pwd'], aal: 1, jti: randomUUID(), iat: now, exp: now + 900, iss: 'auth-service', aud: 'api', ...overrides };
 }
 
 /** Another spelling of the same signature bytes: an unused trailing bit set (every signature length here has some). */
@@ -144,6 +146,34 @@ function withTrailingBitSet(token: string): string {
   return `${token.slice(0, -1)}${alphabet[alphabet.indexOf(token.at(-1)!) ^ 1]}`;
 }
 
+describe('AccessTokenService: revocation, from memory', () => {
+  it('answers revoked for a token of an ended session, remembered or not, and only for that session', () => {
+    const state = new RevocationState();
+    const config = configFor('HS256', 10);
+    const tokens = new AccessTokenService(config, new JwtService(jwtModuleOptions(config)), revocationCheckOver(state));
+    const token = tokens.sign(SUBJECT, SESSION);
+    const other = tokens.sign(SUBJECT, { ...SESSION, id: randomUUID() });
+    expect(tokens.verify(token).valid).toBe(true); // now remembered
+    state.apply({ kind: 'sessions', sessionIds: [SESSION.id], forgetAt: Number.MAX_SAFE_INTEGER }, 0);
+    expect(tokens.verify(token)).toEqual({ valid: false, expired: false, revoked: true });
+    expect(tokens.checkPayload(JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()))).toEqual({ valid: false, expired: false, revoked: true });
+    expect(tokens.verify(other).valid).toBe(true);
+  });
+
+  it('answers revoked for a user’s tokens issued before a cut-off, and issues later ones at or after it', () => {
+    vi.useFakeTimers({ now: new Date('2026-11-22T10:00:00.300Z') });
+    const state = new RevocationState();
+    const config = configFor('HS256', 10);
+    const tokens = new AccessTokenService(config, new JwtService(jwtModuleOptions(config)), revocationCheckOver(state));
+    const before = tokens.sign(SUBJECT, SESSION);
+    const cutoff = Math.ceil(Date.now() / 1000); // as RevocationService.userTokensRevoked sets it
+    state.apply({ kind: 'user', userId: SUBJECT.id, notBefore: cutoff, forgetAt: Number.MAX_SAFE_INTEGER }, 0);
+    expect(tokens.verify(before)).toEqual({ valid: false, expired: false, revoked: true });
+    const after = tokens.sign(SUBJECT, SESSION); // same second: its iat is moved to the cut-off
+    expect(tokens.verify(after)).toMatchObject({ valid: true, claims: { iat: cutoff } });
+  });
+});
+
 describe.each(ALGORITHMS)('AccessTokenService under %s, through @nestjs/jwt', (algorithm) => {
   const keys = keysFor(algorithm);
   const config = configFor(algorithm, 0, keys);
@@ -151,7 +181,7 @@ describe.each(ALGORITHMS)('AccessTokenService under %s, through @nestjs/jwt', (a
   const header = { alg: algorithm, typ: 'at+jwt', kid: config.signingKid };
 
   it('signs a token that an independent implementation (jose) verifies, with our header', async () => {
-    const token = tokens.sign(SUBJECT);
+    const token = tokens.sign(SUBJECT, SESSION);
     const { payload, protectedHeader } = await jose.jwtVerify(token, keys.verifying, {
       algorithms: [algorithm],
       issuer: 'auth-service',
@@ -182,6 +212,13 @@ describe.each(ALGORITHMS)('AccessTokenService under %s, through @nestjs/jwt', (a
     ['an nbf beyond the leeway', claims({ nbf: Math.floor(Date.now() / 1000) + 10 })],
     ['an unknown role', claims({ roles: ['user', 'superuser'] })],
     ['no jti', claims({ jti: undefined })],
+    ['no sid', claims({ sid: undefined })],
+    ['a sid that is not a UUID', claims({ sid: 'session-1' })],
+    ['no amr', claims({ amr: undefined })],
+    ['an empty amr', claims({ amr: [] })],
+    ['an unknown amr method', claims({ amr: ['pwd', 'sms'] })],
+    ['aal 3', claims({ aal: 3 })],
+    ['aal as a string', claims({ aal: '2' })],
     ['another issuer', claims({ iss: 'someone-else' })],
     ['another audience', claims({ aud: 'other-api' })],
   ])('refuses %s (token_invalid)', async (_, payload) => {
@@ -189,10 +226,10 @@ describe.each(ALGORITHMS)('AccessTokenService under %s, through @nestjs/jwt', (a
   });
 
   it.each([
-    ['exp 1e400 (Infinity once parsed)', (now: number) => `{"sub":"${SUBJECT.id}","roles":["user"],"jti":"j","iat":${now},"exp":1e400,"iss":"auth-service","aud":"api"}`],
-    ['exp beyond the safe integers', (now: number) => `{"sub":"${SUBJECT.id}","roles":["user"],"jti":"j","iat":${now},"exp":9007199254740993,"iss":"auth-service","aud":"api"}`],
-    ['iat 1e400', () => `{"sub":"${SUBJECT.id}","roles":["user"],"jti":"j","iat":1e400,"exp":1e10,"iss":"auth-service","aud":"api"}`],
-    ['nbf -1e400', (now: number) => `{"sub":"${SUBJECT.id}","roles":["user"],"jti":"j","iat":${now},"nbf":-1e400,"exp":${now + 900},"iss":"auth-service","aud":"api"}`],
+    ['exp 1e400 (Infinity once parsed)', (now: number) => `{"sub":"${SUBJECT.id}","sid":"${SESSION.id}","roles":["user"],"amr":["pwd"],"aal":1,"jti":"j","iat":${now},"exp":1e400,"iss":"auth-service","aud":"api"}`],
+    ['exp beyond the safe integers', (now: number) => `{"sub":"${SUBJECT.id}","sid":"${SESSION.id}","roles":["user"],"amr":["pwd"],"aal":1,"jti":"j","iat":${now},"exp":9007199254740993,"iss":"auth-service","aud":"api"}`],
+    ['iat 1e400', () => `{"sub":"${SUBJECT.id}","sid":"${SESSION.id}","roles":["user"],"amr":["pwd"],"aal":1,"jti":"j","iat":1e400,"exp":1e10,"iss":"auth-service","aud":"api"}`],
+    ['nbf -1e400', (now: number) => `{"sub":"${SUBJECT.id}","sid":"${SESSION.id}","roles":["user"],"amr":["pwd"],"aal":1,"jti":"j","iat":${now},"nbf":-1e400,"exp":${now + 900},"iss":"auth-service","aud":"api"}`],
     ['a payload that is not a JSON object', () => '"just a string"'],
   ])('refuses %s, as the JSON text says it', async (_, text) => {
     expect(tokens.verify(await forge(keys.signing, header, text(Math.floor(Date.now() / 1000))))).toEqual(INVALID);
@@ -206,7 +243,7 @@ describe.each(ALGORITHMS)('AccessTokenService under %s, through @nestjs/jwt', (a
   });
 
   it('refuses a signature in any non-canonical base64url spelling', async () => {
-    const token = tokens.sign(SUBJECT);
+    const token = tokens.sign(SUBJECT, SESSION);
     const twin = withTrailingBitSet(token);
     const signature = token.slice(token.lastIndexOf('.') + 1);
     // The same bytes: a lenient decoder (Node's) would verify this signature.
@@ -244,7 +281,7 @@ describe.each(ALGORITHMS)('AccessTokenService under %s, through @nestjs/jwt', (a
   });
 
   it('refuses malformed tokens: segments missing or extra, not base64url, a header that is not an object', () => {
-    const token = tokens.sign(SUBJECT);
+    const token = tokens.sign(SUBJECT, SESSION);
     const [h, p] = token.split('.');
     for (const malformed of [`${h}.${p}`, `${h}.${p}.`, `${token}.x`, 'a$b.c.d', `${Buffer.from('[1]').toString('base64url')}.${p}.x`, '']) {
       expect(tokens.verify(malformed), malformed).toEqual(INVALID);

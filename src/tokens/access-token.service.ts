@@ -3,6 +3,8 @@ import { JwtService } from '@nestjs/jwt';
 import { KeyObject, randomUUID } from 'node:crypto';
 import { ALL_ROLES, Role } from '../common/auth';
 import { verificationKey } from './jwt-options';
+import { RevocationService } from './revocation/revocation.service';
+import { AUTH_METHODS, AuthMethod } from './session.entity';
 import { CLOCK_TOLERANCE_SECONDS, tokensConfig, TokensConfig } from './tokens.config';
 
 /** RFC 9068's media type for access tokens: a JWT of any other type is never accepted as one. */
@@ -13,9 +15,22 @@ export interface AccessTokenSubject {
   roles: Role[];
 }
 
+/** The session a token is issued for: its id becomes `sid`; how it was authenticated, `amr` and `aal`. */
+export interface AccessTokenSession {
+  id: string;
+  amr: AuthMethod[];
+  aal: number;
+}
+
+/** What the guard consults for every token, from memory (RevocationService). */
+export type RevocationCheck = Pick<RevocationService, 'isRevoked' | 'issuedAt'>;
+
 export interface AccessTokenClaims {
   sub: string;
+  sid: string;
   roles: Role[];
+  amr: AuthMethod[];
+  aal: number;
   jti: string;
   iat: number;
   exp: number;
@@ -23,10 +38,11 @@ export interface AccessTokenClaims {
   aud: string;
 }
 
-export type Verification = { valid: true; claims: AccessTokenClaims } | { valid: false; expired: boolean };
+export type Verification = { valid: true; claims: AccessTokenClaims } | { valid: false; expired: boolean; revoked?: true };
 
 const INVALID: Verification = Object.freeze({ valid: false, expired: false });
 const EXPIRED: Verification = Object.freeze({ valid: false, expired: true });
+const REVOKED: Verification = Object.freeze({ valid: false, expired: false, revoked: true });
 
 /** What jsonwebtoken leaves to checkClaims: expiry, so that an expired token is told apart (token_expired). */
 const EXPIRY_IN_CLAIMS = { ignoreExpiration: true } as const;
@@ -64,6 +80,7 @@ export class AccessTokenService {
   constructor(
     @Inject(tokensConfig.KEY) private readonly config: TokensConfig,
     private readonly jwt: JwtService,
+    @Inject(RevocationService) private readonly revocations: RevocationCheck,
   ) {}
 
   get lifetimeSeconds(): number {
@@ -80,11 +97,14 @@ export class AccessTokenService {
     };
   }
 
-  sign(subject: AccessTokenSubject): string {
-    const iat = Math.floor(Date.now() / 1000);
+  sign(subject: AccessTokenSubject, session: AccessTokenSession): string {
+    const iat = this.revocations.issuedAt(subject.id, Math.floor(Date.now() / 1000));
     const claims: AccessTokenClaims = {
       sub: subject.id,
+      sid: session.id,
       roles: subject.roles,
+      amr: session.amr,
+      aal: session.aal,
       jti: randomUUID(),
       iat,
       exp: iat + this.config.accessTtlSeconds,
@@ -94,16 +114,24 @@ export class AccessTokenService {
     return this.jwt.sign(claims, { header: { alg: this.config.algorithm, typ: ACCESS_TOKEN_TYPE, kid: this.config.signingKid } });
   }
 
+  /**
+   * The guard's path: a remembered token checks only its expiry, any other is verified in
+   * full; then, for every token, whether its session or its user's earlier tokens were
+   * revoked (memory only, RevocationService).
+   */
   verify(token: string): Verification {
     const known = this.verified.get(token);
     if (known) {
-      if (!isExpired(known.claims.exp, Date.now() / 1000)) return known;
-      this.verified.delete(token);
-      return EXPIRED;
+      if (isExpired(known.claims.exp, Date.now() / 1000)) {
+        this.verified.delete(token);
+        return EXPIRED;
+      }
+      return this.revocations.isRevoked(known.claims) ? REVOKED : known;
     }
     const verification = this.verifyInFull(token);
-    if (verification.valid) this.remember(token, verification);
-    return verification;
+    if (!verification.valid) return verification;
+    this.remember(token, verification);
+    return this.revocations.isRevoked(verification.claims) ? REVOKED : verification;
   }
 
   /** The key that verifies this access token, chosen by its header; a JsonWebTokenError when it may not be verified at all. */
@@ -111,10 +139,16 @@ export class AccessTokenService {
     return verificationKey(token, this.config, ACCESS_TOKEN_TYPE);
   }
 
+  /** The `jwt` strategy's path: the claim rules jsonwebtoken lacks, then revocation, as verify() does. */
+  checkPayload(payload: unknown): Verification {
+    const verification = this.checkClaims(payload);
+    return verification.valid && this.revocations.isRevoked(verification.claims) ? REVOKED : verification;
+  }
+
   /** The claim rules jsonwebtoken lacks, on a payload whose signature has been verified. */
   checkClaims(payload: unknown): Verification {
     if (typeof payload !== 'object' || payload === null) return INVALID;
-    const { sub, roles, jti, iat, exp, nbf, iss, aud } = payload as Record<string, unknown>;
+    const { sub, sid, roles, amr, aal, jti, iat, exp, nbf, iss, aud } = payload as Record<string, unknown>;
     const now = Date.now() / 1000;
     if (
       // exp is required; times are whole seconds (RFC 7519 allows fractions, we never sign
@@ -124,6 +158,12 @@ export class AccessTokenService {
       (nbf !== undefined && !Number.isSafeInteger(nbf)) ||
       typeof sub !== 'string' ||
       !UUID.test(sub) || // a user id: anything else would reach a query as a malformed uuid
+      typeof sid !== 'string' ||
+      !UUID.test(sid) || // every token names its session, so that ending the session revokes it
+      !Array.isArray(amr) ||
+      amr.length === 0 ||
+      !amr.every((method) => AUTH_METHODS.includes(method as AuthMethod)) ||
+      (aal !== 1 && aal !== 2) ||
       typeof jti !== 'string' ||
       iss !== this.config.issuer ||
       !(aud === this.config.audience || (Array.isArray(aud) && aud.includes(this.config.audience))) ||
@@ -136,7 +176,18 @@ export class AccessTokenService {
     }
     if (isExpired(exp as number, now)) return EXPIRED;
     // Frozen: a remembered verification is handed to every request that presents the token.
-    const claims = { sub, roles: Object.freeze([...roles]) as Role[], jti, iat: iat as number, exp: exp as number, iss, aud: this.config.audience };
+    const claims = {
+      sub,
+      sid,
+      roles: Object.freeze([...roles]) as Role[],
+      amr: Object.freeze([...amr]) as AuthMethod[],
+      aal: aal as number,
+      jti,
+      iat: iat as number,
+      exp: exp as number,
+      iss,
+      aud: this.config.audience,
+    };
     return Object.freeze({ valid: true, claims: Object.freeze(claims) });
   }
 

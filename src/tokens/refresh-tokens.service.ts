@@ -1,12 +1,14 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Cron, CronExpression } from '@nestjs/schedule';
 import { InjectRepository } from '@nestjs/typeorm';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { EntityManager, Repository } from 'typeorm';
 import { ApiError } from '../common/api-error';
 import type { ClientInfo } from '../common/auth';
+import { secretsConfig, SecretsConfig } from '../config/secrets.config';
 import { MetricsService } from '../metrics/metrics.service';
 import { SessionView } from './dto/session.view';
+import { RevocationService } from './revocation/revocation.service';
 import { AuthMethod, Session, SessionEndReason } from './session.entity';
 import { CLOCK_TOLERANCE_SECONDS, tokensConfig, TokensConfig } from './tokens.config';
 
@@ -44,7 +46,12 @@ interface PresentedToken {
   spent_at: Date | null;
   expires_at: Date;
   session_revoked_at: Date | null;
+  /** Spent within JWT_REFRESH_REUSE_INTERVAL, by the database's clock, while its session lives. */
+  in_reuse_interval: boolean;
 }
+
+/** How many rotations a token presented again within the reuse interval may be behind the current one. */
+const MAX_GENERATIONS_BEHIND = 16;
 
 @Injectable()
 export class RefreshTokensService {
@@ -53,6 +60,8 @@ export class RefreshTokensService {
   constructor(
     @InjectRepository(Session) private readonly sessions: Repository<Session>,
     @Inject(tokensConfig.KEY) private readonly config: TokensConfig,
+    @Inject(secretsConfig.KEY) private readonly secrets: SecretsConfig,
+    private readonly revocations: RevocationService,
     private readonly metrics: MetricsService,
   ) {}
 
@@ -84,19 +93,21 @@ export class RefreshTokensService {
   /**
    * Spends the presented token and returns its successor in the same session
    * (RFC 9700 §4.14). A token that was already spent when the request came is a replay:
-   * its whole session is revoked, the thief's copy and the victim's alike.
+   * its whole session is revoked, the thief's copy and the victim's alike, unless it was
+   * spent within JWT_REFRESH_REUSE_INTERVAL and its session lives: then it is a racing tab
+   * or a retry, and gets the session's current token (see current()).
    */
   async rotate(presented: string, client: ClientInfo): Promise<RotatedSession> {
     const tokenHash = hashToken(presented);
-    const [seen]: PresentedToken[] = await this.sessions.query(
-      `SELECT t.session_id, s.user_id, t.spent_at, t.expires_at, s.revoked_at AS session_revoked_at
-         FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = $1`,
-      [tokenHash],
-    );
-    if (seen?.spent_at) throw await this.reuseDetected(seen, client);
+    const seen = await this.lookUp(tokenHash);
+    if (seen?.spent_at) {
+      if (seen.in_reuse_interval) return this.current(presented, seen);
+      if (seen.session_revoked_at) throw this.invalid(); // nothing left to end
+      throw await this.reuseDetected(seen, client);
+    }
     if (!seen || seen.session_revoked_at || new Date(seen.expires_at).getTime() <= Date.now()) throw this.invalid();
 
-    const successor = this.newToken();
+    const successor = this.newToken(presented);
     // One statement, so one transaction and one round trip. It first locks the session
     // row, as every revocation does (it updates that row): a revocation that came first
     // leaves no live row to lock, and one that comes later waits for this commit and
@@ -125,7 +136,12 @@ export class RefreshTokensService {
        SELECT id, user_id, amr, aal FROM touched`,
       [tokenHash, randomUUID(), successor.hash, successor.expiresAt, ...clientColumns(client)],
     );
-    if (rows.length === 0) throw this.invalid();
+    if (rows.length === 0) {
+      // Lost a race with a concurrent refresh of the same token, which spent it a moment ago.
+      const raced = await this.lookUp(tokenHash);
+      if (raced?.spent_at && raced.in_reuse_interval) return this.current(presented, raced);
+      throw this.invalid();
+    }
     this.metrics.refresh('success');
     const [row] = rows;
     return { userId: row.user_id, sessionId: row.id, amr: row.amr, aal: Number(row.aal), refreshToken: successor.value };
@@ -156,7 +172,12 @@ export class RefreshTokensService {
    * or finds the session revoked. Returns the ids of the live sessions it ended. In the
    * caller's transaction when a manager is given.
    */
-  async revoke(selector: SessionSelector, reason: SessionEndReason, manager: EntityManager = this.sessions.manager): Promise<string[]> {
+  async revoke(selector: SessionSelector, reason: SessionEndReason, manager?: EntityManager): Promise<string[]> {
+    // In a transaction of its own when the caller has none: the revocation's notification
+    // to the other instances is sent if and only if the UPDATE commits.
+    if (!manager?.queryRunner?.isTransactionActive) {
+      return this.sessions.manager.transaction((transaction) => this.revoke(selector, reason, transaction));
+    }
     const query = manager
       .createQueryBuilder()
       .update(Session)
@@ -165,7 +186,9 @@ export class RefreshTokensService {
     if (selector.sessionId !== undefined) query.andWhere('id = :sessionId', { sessionId: selector.sessionId });
     if (selector.userId !== undefined) query.andWhere('user_id = :userId', { userId: selector.userId });
     const result = await query.returning(['id']).execute();
-    return (result.raw as Array<{ id: string }>).map((row) => row.id);
+    const ended = (result.raw as Array<{ id: string }>).map((row) => row.id);
+    await this.revocations.sessionsEnded(ended, manager);
+    return ended;
   }
 
   /** The user's live sessions: not revoked, and their current refresh token not expired. */
@@ -229,9 +252,50 @@ export class RefreshTokensService {
     return new ApiError(401, 'refresh_token_reused', 'Refresh token was already used; the session has been ended');
   }
 
-  /** A new token, and what is stored of it: its hash, never the token itself. */
-  private newToken() {
-    const value = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+  private async lookUp(tokenHash: string): Promise<PresentedToken | undefined> {
+    const [seen]: PresentedToken[] = await this.sessions.query(
+      `SELECT t.session_id, s.user_id, t.spent_at, t.expires_at, s.revoked_at AS session_revoked_at,
+              (t.spent_at > now() - make_interval(secs => $2) AND s.revoked_at IS NULL AND s.expires_at > now()) AS in_reuse_interval
+         FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = $1`,
+      [tokenHash, this.config.refreshReuseIntervalSeconds],
+    );
+    return seen;
+  }
+
+  /**
+   * The session's current refresh token, for a token spent within the reuse interval.
+   * Successors are derived (an HMAC of their parent under the server's key), so the
+   * current token is found by deriving forward from the presented one until a derivation
+   * matches the session's one unspent token: its plaintext is never stored, and nobody
+   * without the key can derive it. Then a new access token goes with it, as on a rotation.
+   */
+  private async current(presented: string, seen: PresentedToken): Promise<RotatedSession> {
+    const [live]: Array<{ token_hash: string; amr: AuthMethod[]; aal: number }> = await this.sessions.query(
+      `SELECT t.token_hash, s.amr, s.aal FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
+        WHERE t.session_id = $1 AND t.spent_at IS NULL AND t.expires_at > now() AND s.revoked_at IS NULL`,
+      [seen.session_id],
+    );
+    let candidate = presented;
+    for (let generation = 0; live && generation < MAX_GENERATIONS_BEHIND; generation += 1) {
+      candidate = this.successorOf(candidate);
+      if (hashToken(candidate) !== live.token_hash) continue;
+      this.metrics.refresh('success');
+      return { userId: seen.user_id, sessionId: seen.session_id, amr: live.amr, aal: Number(live.aal), refreshToken: candidate };
+    }
+    throw this.invalid();
+  }
+
+  /** `rt_` + HMAC-SHA-256(key, parent): what rotation issues after `parent`. */
+  private successorOf(parent: string): string {
+    return TOKEN_PREFIX + createHmac('sha256', this.secrets.refreshTokenKey).update(parent, 'utf8').digest('base64url');
+  }
+
+  /**
+   * A new token, and what is stored of it: its hash, never the token itself. A session's
+   * first token is 256 random bits; each later one is derived from its parent (successorOf).
+   */
+  private newToken(parent?: string) {
+    const value = parent === undefined ? TOKEN_PREFIX + randomBytes(32).toString('base64url') : this.successorOf(parent);
     return { value, hash: hashToken(value), expiresAt: new Date(Date.now() + this.lifetimeSeconds * 1000) };
   }
 }

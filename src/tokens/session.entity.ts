@@ -27,7 +27,8 @@ export const SESSION_END_REASONS: readonly SessionEndReason[] = [
 ];
 
 /** How the session was authenticated (the access tokens' `amr`). */
-export type AuthMethod = 'pwd' | 'otp' | 'recovery_code' | 'passkey';
+export const AUTH_METHODS = ['pwd', 'otp', 'recovery_code', 'passkey'] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
 
 /**
  * A session: what one register or login opens, and what ends it. Its refresh tokens are

@@ -113,6 +113,7 @@ describe('tokensConfig algorithm and lifetimes', () => {
       algorithm: 'HS256',
       accessTtlSeconds: 900,
       refreshTtlSeconds: 30 * 86400,
+      refreshReuseIntervalSeconds: 10,
       issuer: 'auth-service',
       audience: 'api',
       verifiedCacheSize: 10_000,

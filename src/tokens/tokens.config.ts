@@ -23,6 +23,8 @@ export const tokensConfig = registerAs('tokens', () => ({
   audience: env.string('JWT_AUDIENCE', 'api'),
   accessTtlSeconds: env.durationSeconds('JWT_ACCESS_TTL', '15m'),
   refreshTtlSeconds: env.durationSeconds('JWT_REFRESH_TTL', '30d'),
+  /** A rotated refresh token presented again this soon gets the session's current one back (0: never). */
+  refreshReuseIntervalSeconds: env.durationSeconds('JWT_REFRESH_REUSE_INTERVAL', '10s', { allowZero: true }),
   /** Access tokens remembered after a good verification (0: none); see AccessTokenService. */
   verifiedCacheSize: env.int('ACCESS_TOKEN_CACHE_SIZE', 10_000, { min: 0, max: 1_000_000 }),
 }));

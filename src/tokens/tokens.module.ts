@@ -9,10 +9,15 @@ import { RefreshToken } from './refresh-token.entity';
 import { RefreshTokensService } from './refresh-tokens.service';
 import { Session } from './session.entity';
 import { tokensConfig, TokensConfig } from './tokens.config';
+import { databaseConfig } from '../database/database.config';
+import { secretsConfig } from '../config/secrets.config';
+import { RevocationService } from './revocation/revocation.service';
 
 @Module({
   imports: [
     ConfigModule.forFeature(tokensConfig),
+    ConfigModule.forFeature(secretsConfig),
+    ConfigModule.forFeature(databaseConfig),
     TypeOrmModule.forFeature([Session, RefreshToken]),
     // JwtService signs and verifies with the keys tokensConfig prepared once (KeyObjects).
     JwtModule.registerAsync({
@@ -22,7 +27,7 @@ import { tokensConfig, TokensConfig } from './tokens.config';
     }),
   ],
   controllers: [JwksController],
-  providers: [AccessTokenService, RefreshTokensService],
-  exports: [AccessTokenService, RefreshTokensService, JwtModule],
+  providers: [AccessTokenService, RefreshTokensService, RevocationService],
+  exports: [AccessTokenService, RefreshTokensService, RevocationService, JwtModule],
 })
 export class TokensModule {}

@@ -22,7 +22,7 @@ export class UsersController {
   @ApiOperation({ summary: "The caller's profile" })
   @ApiOkResponse({ type: UserResponse })
   async me(@CurrentUser() caller: AuthUser): Promise<UserResponse> {
-    return toUserResponse(await this.users.getCaller(caller.id));
+    return toUserResponse(await this.users.getCaller(caller.id, caller.sessionId));
   }
 
   @Patch('me')

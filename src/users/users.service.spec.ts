@@ -1,5 +1,8 @@
+import { secretsConfig } from '../config/secrets.config';
+import { databaseConfig } from '../database/database.config';
+import { RevocationService } from '../tokens/revocation/revocation.service';
 import 'reflect-metadata';
-import { createSecretKey, randomUUID } from 'node:crypto';
+import { createSecretKey, randomBytes, randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -34,6 +37,7 @@ const TOKENS: TokensConfig = {
   accessTtlSeconds: 900,
   verifiedCacheSize: 0,
   refreshTtlSeconds: 86400,
+  refreshReuseIntervalSeconds: 10,
 };
 
 const pglite = useMigratedPglite('users-service');
@@ -60,7 +64,10 @@ async function setUp(admin?: UsersConfig['admin']): Promise<Context> {
       UsersService,
       PasswordService,
       RefreshTokensService, // a dependency of UsersService (password change revokes sessions)
+      RevocationService, // tells the instances, in the transaction of the change
       MetricsService,
+      { provide: databaseConfig.KEY, useValue: { url: undefined, listenUrl: undefined, dataDir } },
+      { provide: secretsConfig.KEY, useValue: { refreshTokenKey: randomBytes(32), mfaEncryptionKey: randomBytes(32) } },
       { provide: usersConfig.KEY, useValue: config },
       { provide: tokensConfig.KEY, useValue: TOKENS },
     ],

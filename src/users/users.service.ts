@@ -1,12 +1,13 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, Repository } from 'typeorm';
+import { DataSource, EntityManager, Repository } from 'typeorm';
 import { ApiError } from '../common/api-error';
 import { normaliseEmail } from '../common/email';
 import { findPage, Page, PageQuery } from '../common/pagination';
 import { ConfigError } from '../config/env';
 import { isUniqueViolation } from '../database/database-errors';
 import { RefreshTokensService } from '../tokens/refresh-tokens.service';
+import { RevocationService } from '../tokens/revocation/revocation.service';
 import { PasswordService } from './password.service';
 import { Role } from '../common/auth';
 import { User } from './user.entity';
@@ -27,6 +28,7 @@ export class UsersService implements OnApplicationBootstrap {
     @InjectRepository(User) private readonly users: Repository<User>,
     private readonly passwords: PasswordService,
     private readonly refreshTokens: RefreshTokensService,
+    private readonly revocations: RevocationService,
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(usersConfig.KEY) private readonly config: UsersConfig,
   ) {}
@@ -81,11 +83,29 @@ export class UsersService implements OnApplicationBootstrap {
     return user;
   }
 
-  /** The caller named by a validly signed token; 401 when that account no longer exists. */
-  async getCaller(id: string): Promise<User> {
-    const user = await this.findById(id);
-    if (!user) throw new ApiError(401, 'token_invalid', 'The account of this token no longer exists');
-    return user;
+  /**
+   * The caller named by a validly signed token; 401 when that account no longer exists.
+   * Given the token's session, the same query also checks that the session is live (401
+   * `token_revoked` otherwise): a route that reads the user anyway confirms in the database
+   * what the guard decided from memory, for a token naming a session that never existed too.
+   */
+  async getCaller(id: string, sessionId?: string): Promise<User> {
+    if (sessionId === undefined) {
+      const user = await this.findById(id);
+      if (!user) throw new ApiError(401, 'token_invalid', 'The account of this token no longer exists');
+      return user;
+    }
+    const { entities, raw } = await this.users
+      .createQueryBuilder('user')
+      .addSelect(
+        `EXISTS (SELECT 1 FROM sessions s WHERE s.id = :sessionId AND s.user_id = "user"."id" AND s.revoked_at IS NULL)`,
+        'session_live',
+      )
+      .where('"user"."id" = :id', { id, sessionId })
+      .getRawAndEntities<{ session_live: boolean }>();
+    if (entities.length === 0) throw new ApiError(401, 'token_invalid', 'The account of this token no longer exists');
+    if (!raw[0].session_live) throw new ApiError(401, 'token_revoked', 'The session of this token has ended');
+    return entities[0];
   }
 
   async updateProfile(callerId: string, changes: { displayName: string | null }): Promise<User> {
@@ -124,10 +144,37 @@ export class UsersService implements OnApplicationBootstrap {
     });
   }
 
+  /**
+   * Sets the user's roles. When they change, every access token of the user issued before
+   * is revoked (their roles are in it); a refresh then carries the new ones. 409
+   * `last_admin` when it would leave no enabled admin.
+   */
   async setRoles(id: string, roles: Role[]): Promise<User> {
-    const user = await this.getById(id);
-    user.roles = [...new Set(roles)];
-    return this.users.save(user);
+    return this.dataSource.transaction(async (manager) => {
+      const user = await manager.findOneBy(User, { id });
+      if (!user) throw new ApiError(404, 'not_found', 'User not found');
+      const next = [...new Set(roles)];
+      if (user.roles.includes(Role.Admin) && !next.includes(Role.Admin)) await this.assertAnotherAdmin(user.id, manager);
+      const changed = next.length !== user.roles.length || next.some((role) => !user.roles.includes(role));
+      user.roles = next;
+      const saved = await manager.save(user);
+      if (changed) await this.revocations.userTokensRevoked(user.id, manager);
+      return saved;
+    });
+  }
+
+  /**
+   * 409 `last_admin` unless an enabled admin other than this user remains. Changes to who
+   * is an admin take one lock first, so that two admins demoting each other at the same
+   * moment cannot both pass this check (one waits for the other's commit).
+   */
+  async assertAnotherAdmin(userId: string, manager: EntityManager): Promise<void> {
+    await manager.query(`SELECT pg_advisory_xact_lock(hashtext('users.admins'))`);
+    const [other]: unknown[] = await manager.query(
+      `SELECT 1 FROM users WHERE id <> $1 AND 'admin' = ANY(roles) LIMIT 1`,
+      [userId],
+    );
+    if (!other) throw new ApiError(409, 'last_admin', 'This would leave no enabled admin');
   }
 
   list(query: PageQuery): Promise<Page<User>> {

@@ -20,7 +20,7 @@ export function signJwt(header: Record<string, unknown>, payload: Record<string,
 /** Claims of a valid access token for this user, which a test can then alter. */
 export function accessClaims(sub: string, roles: string[] = ['user'], overrides: Record<string, unknown> = {}) {
   const now = Math.floor(Date.now() / 1000);
-  return { sub, roles, jti: `jti-${now}-${Math.random()}`, iat: now, exp: now + 900, iss: 'auth-service', aud: 'api', ...overrides };
+  return { sub, sid: randomUUID(), roles, amr: ['pwd'], aal: 1, jti: `jti-${now}-${Math.random()}`, iat: now, exp: now + 900, iss: 'auth-service', aud: 'api', ...overrides };
 }
 
 /** The header of the service's access tokens under TEST_JWT_SECRET (kid: the key's RFC 7638 thumbprint). */

@@ -42,8 +42,9 @@ function context(controller: Function, handler: Function, user?: AuthUser): Exec
 }
 
 const guard = new RolesGuard(new Reflector());
-const admin: AuthUser = { id: 'a', roles: [Role.User, Role.Admin] };
-const member: AuthUser = { id: 'u', roles: [Role.User] };
+const session = { sessionId: 's', amr: ['pwd'], aal: 1 };
+const admin: AuthUser = { id: 'a', roles: [Role.User, Role.Admin], ...session };
+const member: AuthUser = { id: 'u', roles: [Role.User], ...session };
 
 function forbidden(run: () => unknown): { status: number; code: unknown } {
   try {

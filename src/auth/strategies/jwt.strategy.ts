@@ -16,17 +16,22 @@ export class TokenUser implements AuthUser {
   constructor(
     readonly id: string,
     readonly roles: AuthUser['roles'],
+    readonly sessionId: string,
+    readonly amr: AuthUser['amr'],
+    readonly aal: number,
   ) {}
 }
 
 /** The caller named by a verification, or the 401 that says what is wrong with the token. */
 export function userOf(verification: Verification): TokenUser {
   if (!verification.valid) {
+    if (verification.revoked) throw new ApiError(401, 'token_revoked', 'Access token has been revoked; log in again or refresh');
     throw verification.expired
       ? new ApiError(401, 'token_expired', 'Access token has expired; refresh it')
       : new ApiError(401, 'token_invalid', 'Access token is invalid');
   }
-  return new TokenUser(verification.claims.sub, verification.claims.roles);
+  const { sub, roles, sid, amr, aal } = verification.claims;
+  return new TokenUser(sub, roles, sid, amr, aal);
 }
 
 /**
@@ -72,6 +77,6 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   }
 
   validate(payload: unknown): AuthUser {
-    return userOf(this.tokens.checkClaims(payload));
+    return userOf(this.tokens.checkPayload(payload));
   }
 }

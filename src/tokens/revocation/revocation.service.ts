@@ -4,7 +4,7 @@ import { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner, Tran
 import { databaseConfig, DatabaseConfig } from '../../database/database.config';
 import { CLOCK_TOLERANCE_SECONDS, tokensConfig, TokensConfig } from '../tokens.config';
 import { REVOCATION_CHANNEL, RevocationListener } from './revocation-listener';
-import { Revocation, RevocationState, RevokedClaims } from './revocation-state';
+import { Revocation, revocationCheckOver, RevocationState, RevokedClaims } from './revocation-state';
 
 /** pg_notify's payload is limited to 8000 bytes: session ids travel in chunks. */
 const SESSION_IDS_PER_MESSAGE = 150;
@@ -28,6 +28,7 @@ const SWEEP_INTERVAL_MS = 60_000;
 export class RevocationService implements OnApplicationBootstrap, OnApplicationShutdown, EntitySubscriberInterface {
   private readonly logger = new Logger('Revocation');
   private readonly state = new RevocationState();
+  private readonly check = revocationCheckOver(this.state);
   /** Revocations made inside a transaction, applied here when it commits. */
   private readonly pending = new WeakMap<QueryRunner, Revocation[]>();
   private listener: RevocationListener | undefined;
@@ -60,7 +61,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
 
   /** The guard's question: memory only. */
   isRevoked(claims: RevokedClaims): boolean {
-    return this.state.isRevoked(claims);
+    return this.check.isRevoked(claims);
   }
 
   /**
@@ -69,7 +70,7 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
    * issued before it (iat has whole seconds).
    */
   issuedAt(userId: string, now = nowSeconds()): number {
-    return Math.max(now, this.state.notBefore(userId));
+    return this.check.issuedAt(userId, now);
   }
 
   /** These sessions have ended (their rows are revoked in `manager`'s transaction). */
@@ -87,15 +88,19 @@ export class RevocationService implements OnApplicationBootstrap, OnApplicationS
    * disabling). The cut-off is kept in `user_token_cutoffs` for the reload.
    */
   async userTokensRevoked(userId: string, manager: EntityManager): Promise<void> {
-    const notBefore = Math.ceil(Date.now() / 1000);
-    const forgetAt = this.forgetAt(notBefore);
-    await manager.query(
-      `INSERT INTO user_token_cutoffs (user_id, not_before, forget_at) VALUES ($1, to_timestamp($2), to_timestamp($3))
-       ON CONFLICT (user_id) DO UPDATE SET not_before = GREATEST(user_token_cutoffs.not_before, EXCLUDED.not_before),
-                                           forget_at = GREATEST(user_token_cutoffs.forget_at, EXCLUDED.forget_at)`,
-      [userId, notBefore, forgetAt],
+    // The next whole second, or one past the previous cut-off: a token issued just after
+    // that one carries it as its iat (issuedAt()), and must fall before this one.
+    const [row]: Array<{ not_before: number }> = await manager.query(
+      `INSERT INTO user_token_cutoffs (user_id, not_before, forget_at)
+       VALUES ($1, to_timestamp(ceil(extract(epoch FROM clock_timestamp()))), to_timestamp(ceil(extract(epoch FROM clock_timestamp())) + $2))
+       ON CONFLICT (user_id) DO UPDATE
+         SET not_before = GREATEST(EXCLUDED.not_before, user_token_cutoffs.not_before + interval '1 second'),
+             forget_at = GREATEST(user_token_cutoffs.forget_at, EXCLUDED.forget_at) + interval '1 second'
+       RETURNING extract(epoch FROM not_before)::float8 AS not_before`,
+      [userId, this.tokens.accessTtlSeconds + CLOCK_TOLERANCE_SECONDS],
     );
-    await this.publish({ kind: 'user', userId, notBefore, forgetAt }, manager);
+    const notBefore = Math.round(row.not_before);
+    await this.publish({ kind: 'user', userId, notBefore, forgetAt: this.forgetAt(notBefore) }, manager);
   }
 
   /** Memory held for the benchmark and the metrics. */
