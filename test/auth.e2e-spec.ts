@@ -14,7 +14,7 @@ afterAll(async () => {
   await app?.close();
 });
 
-const USER_KEYS = ['createdAt', 'displayName', 'email', 'id', 'roles', 'updatedAt'];
+const USER_KEYS = ['createdAt', 'displayName', 'email', 'emailVerified', 'id', 'mfaEnabled', 'roles', 'updatedAt'];
 
 function expectTokenResponse(body: Record<string, any>, email: string) {
   expect(Object.keys(body).sort()).toEqual(['accessToken', 'expiresIn', 'refreshToken', 'tokenType', 'user']);

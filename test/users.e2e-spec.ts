@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { authed, GOOD_PASSWORD, register, Registered, uniqueEmail } from './support/api';
-import { ACCESS_HEADER, accessClaims, signJwt } from './support/jwt';
+import { ACCESS_HEADER, accessClaims, decodeJwt, signJwt } from './support/jwt';
 import { createTestDatabase, startApp, TestApp } from './support/test-app';
 
 const ADMIN_EMAIL = 'root.admin@example.com';
@@ -17,6 +17,11 @@ beforeAll(async () => {
   const login = await request(app.url).post('/auth/login').send({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD }).expect(200);
   admin = login.body;
 });
+
+/** The session of alice's token: hand-signed tokens name it, as the service's own do (GET /users/me checks it). */
+function sid(): string {
+  return decodeJwt(alice.accessToken).payload.sid as string;
+}
 
 afterAll(async () => {
   await app?.close();
@@ -44,47 +49,47 @@ describe('GET /users/me', () => {
   const forged: Array<[string, () => string]> = [
     ['a tampered payload (roles raised)', () => {
       const [h, , s] = alice.accessToken.split('.');
-      const payload = Buffer.from(JSON.stringify(accessClaims(alice.user.id, ['user', 'admin']))).toString('base64url');
+      const payload = Buffer.from(JSON.stringify(accessClaims(alice.user.id, ['user', 'admin'], { sid: sid() }))).toString('base64url');
       return `${h}.${payload}.${s}`;
     }],
     ['a changed signature', () => alice.accessToken.slice(0, -4) + (alice.accessToken.endsWith('AAAA') ? 'BBBB' : 'AAAA')],
     ['a stripped signature', () => alice.accessToken.split('.').slice(0, 2).join('.') + '.'],
     ['an unsigned token (alg none)', () => {
       const encode = (part: unknown) => Buffer.from(JSON.stringify(part)).toString('base64url');
-      return `${encode({ alg: 'none', typ: 'at+jwt' })}.${encode(accessClaims(alice.user.id))}.`;
+      return `${encode({ alg: 'none', typ: 'at+jwt' })}.${encode(accessClaims(alice.user.id, ['user'], { sid: sid() }))}.`;
     }],
-    ['a token signed with another secret', () => signJwt(ACCESS_HEADER, accessClaims(alice.user.id), 'another-secret-another-secret-another')],
+    ['a token signed with another secret', () => signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['user'], { sid: sid() }), 'another-secret-another-secret-another')],
     ...['secretKey', 'secret', 'changeme', 'your-256-bit-secret'].map((placeholder): [string, () => string] => [
       `a token signed with the placeholder secret "${placeholder}"`,
-      () => signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['user', 'admin']), placeholder),
+      () => signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['user', 'admin'], { sid: sid() }), placeholder),
     ]),
     ...['none', 'None', 'NONE', 'nOnE'].map((alg): [string, () => string] => [
       `an unsigned token (alg "${alg}")`,
       () => {
         const encode = (part: unknown) => Buffer.from(JSON.stringify(part)).toString('base64url');
-        return `${encode({ ...ACCESS_HEADER, alg })}.${encode(accessClaims(alice.user.id))}.`;
+        return `${encode({ ...ACCESS_HEADER, alg })}.${encode(accessClaims(alice.user.id, ['user'], { sid: sid() }))}.`;
       },
     ]),
     ['a truncated signature', () => alice.accessToken.slice(0, -10)],
-    ['a kid that is not ours', () => signJwt({ ...ACCESS_HEADER, kid: 'attacker-key' }, accessClaims(alice.user.id))],
-    ['a jku header (even validly signed)', () => signJwt({ ...ACCESS_HEADER, jku: 'https://attacker.example/jwks.json' }, accessClaims(alice.user.id))],
-    ['an x5u header (even validly signed)', () => signJwt({ ...ACCESS_HEADER, x5u: 'https://attacker.example/cert.pem' }, accessClaims(alice.user.id))],
-    ['a jwk header (even validly signed)', () => signJwt({ ...ACCESS_HEADER, jwk: { kty: 'oct', k: 'AAAA' } }, accessClaims(alice.user.id))],
-    ['an iat in the future', () => signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['user'], { iat: Math.floor(Date.now() / 1000) + 3600 }))],
+    ['a kid that is not ours', () => signJwt({ ...ACCESS_HEADER, kid: 'attacker-key' }, accessClaims(alice.user.id, ['user'], { sid: sid() }))],
+    ['a jku header (even validly signed)', () => signJwt({ ...ACCESS_HEADER, jku: 'https://attacker.example/jwks.json' }, accessClaims(alice.user.id, ['user'], { sid: sid() }))],
+    ['an x5u header (even validly signed)', () => signJwt({ ...ACCESS_HEADER, x5u: 'https://attacker.example/cert.pem' }, accessClaims(alice.user.id, ['user'], { sid: sid() }))],
+    ['a jwk header (even validly signed)', () => signJwt({ ...ACCESS_HEADER, jwk: { kty: 'oct', k: 'AAAA' } }, accessClaims(alice.user.id, ['user'], { sid: sid() }))],
+    ['an iat in the future', () => signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['user'], { sid: sid(), iat: Math.floor(Date.now() / 1000) + 3600 }))],
     ['a token without exp', () => {
-      const { exp: _exp, ...claims } = accessClaims(alice.user.id);
+      const { exp: _exp, ...claims } = accessClaims(alice.user.id, ['user'], { sid: sid() });
       return signJwt(ACCESS_HEADER, claims);
     }],
-    ['a wrong issuer', () => signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['user'], { iss: 'someone-else' }))],
-    ['a wrong audience', () => signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['user'], { aud: 'other-api' }))],
-    ['nbf in the future', () => signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['user'], { nbf: Math.floor(Date.now() / 1000) + 3600 }))],
-    ['a JWT that is not an access token (typ JWT, right kid)', () => signJwt({ ...ACCESS_HEADER, typ: 'JWT' }, accessClaims(alice.user.id))],
-    ['a JWT without typ (right kid)', () => signJwt({ alg: 'HS256', kid: ACCESS_HEADER.kid }, accessClaims(alice.user.id))],
-    ['an x5c header (even validly signed)', () => signJwt({ ...ACCESS_HEADER, x5c: ['MIIB'] }, accessClaims(alice.user.id))],
-    ['a crit header (even validly signed)', () => signJwt({ ...ACCESS_HEADER, crit: ['exp'] }, accessClaims(alice.user.id))],
-    ['an unknown role claim', () => signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['superuser']))],
+    ['a wrong issuer', () => signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['user'], { sid: sid(), iss: 'someone-else' }))],
+    ['a wrong audience', () => signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['user'], { sid: sid(), aud: 'other-api' }))],
+    ['nbf in the future', () => signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['user'], { sid: sid(), nbf: Math.floor(Date.now() / 1000) + 3600 }))],
+    ['a JWT that is not an access token (typ JWT, right kid)', () => signJwt({ ...ACCESS_HEADER, typ: 'JWT' }, accessClaims(alice.user.id, ['user'], { sid: sid() }))],
+    ['a JWT without typ (right kid)', () => signJwt({ alg: 'HS256', kid: ACCESS_HEADER.kid }, accessClaims(alice.user.id, ['user'], { sid: sid() }))],
+    ['an x5c header (even validly signed)', () => signJwt({ ...ACCESS_HEADER, x5c: ['MIIB'] }, accessClaims(alice.user.id, ['user'], { sid: sid() }))],
+    ['a crit header (even validly signed)', () => signJwt({ ...ACCESS_HEADER, crit: ['exp'] }, accessClaims(alice.user.id, ['user'], { sid: sid() }))],
+    ['an unknown role claim', () => signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['superuser'], { sid: sid() }))],
     ['non-base64 garbage', () => 'abc.def.ghi'],
-    ['a token over 8 KiB', () => signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['user'], { pad: 'x'.repeat(9000) }))],
+    ['a token over 8 KiB', () => signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['user'], { sid: sid(), pad: 'x'.repeat(9000) }))],
   ];
 
   it.each(forged)('answers 401 token_invalid for %s', async (_, make) => {
@@ -98,22 +103,22 @@ describe('GET /users/me', () => {
 
   it('answers 401 token_expired for an expired token, beyond the clock leeway', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const token = signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['user'], { iat: now - 1000, exp: now - 61 }));
+    const token = signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['user'], { sid: sid(), iat: now - 1000, exp: now - 61 }));
     expectUnauthorized(await authed(app, 'get', '/users/me', token), 'token_expired');
   });
 
   it('allows a clock leeway of at most 5 seconds on exp, nbf and iat', async () => {
     const now = Math.floor(Date.now() / 1000);
     const within = { iat: now + 2, nbf: now + 2, exp: now - 2 };
-    await authed(app, 'get', '/users/me', signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['user'], within))).expect(200);
+    await authed(app, 'get', '/users/me', signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['user'], { sid: sid(), ...within }))).expect(200);
     for (const beyond of [{ exp: now - 7 }, { nbf: now + 10 }, { iat: now + 10 }]) {
-      const response = await authed(app, 'get', '/users/me', signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['user'], beyond)));
+      const response = await authed(app, 'get', '/users/me', signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['user'], { sid: sid(), ...beyond })));
       expect(response.status, JSON.stringify(beyond)).toBe(401);
     }
   });
 
   it('accepts a hand-signed token with every claim right (so the forgeries above fail for their flaw alone)', async () => {
-    await authed(app, 'get', '/users/me', signJwt(ACCESS_HEADER, accessClaims(alice.user.id))).expect(200);
+    await authed(app, 'get', '/users/me', signJwt(ACCESS_HEADER, accessClaims(alice.user.id, ['user'], { sid: sid() }))).expect(200);
   });
 
   it('answers 401 for a validly signed token whose user no longer exists', async () => {

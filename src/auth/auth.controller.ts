@@ -69,7 +69,7 @@ export class AuthController {
   @ApiOkResponse({ type: TokenResponse })
   @ApiErrors(400, { 401: 'invalid_credentials: "Invalid email or password", alike for an unknown email and a wrong password' }, 429)
   async login(@LoggedInUser() user: User, @Client() client: ClientInfo, @Res({ passthrough: true }) reply: FastifyReply) {
-    return this.withCookie(reply, await this.auth.openSession(user, client));
+    return this.withCookie(reply, await this.auth.login(user, client));
   }
 
   @Public()

@@ -58,6 +58,15 @@ export class AuthService {
     return user;
   }
 
+  /**
+   * After a correct password: the account's state decides whether a session opens. Each
+   * answer comes only after the password was right, so none tells an attacker anything.
+   */
+  async login(user: User, client: ClientInfo): Promise<TokenResponse> {
+    if (user.disabledAt !== null) throw new ApiError(403, 'account_disabled', 'This account is disabled');
+    return this.openSession(user, client);
+  }
+
   /** Every register and every login opens a session, with its first refresh token. */
   async openSession(user: User, client: ClientInfo, assurance: SessionAssurance = PASSWORD_ONLY): Promise<TokenResponse> {
     const { sessionId, refreshToken } = await this.refreshTokens.openSession(user.id, client, assurance);

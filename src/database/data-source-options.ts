@@ -19,6 +19,7 @@ import { CreateAuditEvents1764100000000 } from './migrations/1764100000000-Creat
 import { CreateSessions1764115200000 } from './migrations/1764115200000-CreateSessions';
 import { CreateMailOutbox1764200000000 } from './migrations/1764200000000-CreateMailOutbox';
 import { CreateUserTokenCutoffs1764300000000 } from './migrations/1764300000000-CreateUserTokenCutoffs';
+import { AddUserStatus1764400000000 } from './migrations/1764400000000-AddUserStatus';
 import { CreateMfa1764500000000 } from './migrations/1764500000000-CreateMfa';
 import type { DatabaseConfig } from './database.config';
 import { createPgliteDriver } from './pglite-driver';
@@ -27,7 +28,7 @@ import { createPgliteDriver } from './pglite-driver';
 export const ENTITIES = [User, Session, RefreshToken, Project, OutboxMessage, AuditEvent, AuditChainMark,
   MfaTotp, MfaRecoveryCode, MfaChallenge, Passkey, WebauthnChallenge];
 export const MIGRATIONS = [CreateUsers1763798400000, CreateRefreshTokens1763884800000, CreateProjects1763971200000, CreateAuditEvents1764100000000, CreateSessions1764115200000,
-  CreateMailOutbox1764200000000, CreateUserTokenCutoffs1764300000000, CreateMfa1764500000000];
+  CreateMailOutbox1764200000000, CreateUserTokenCutoffs1764300000000, AddUserStatus1764400000000, CreateMfa1764500000000];
 
 /** One description of the database for the app (database.module.ts) and the CLI (ormconfig.ts). */
 export function buildDataSourceOptions(config: Pick<DatabaseConfig, 'url' | 'dataDir'>): DataSourceOptions {

@@ -23,6 +23,18 @@ export class User {
   @Column({ type: 'text', array: true, default: () => "'{user}'" })
   roles: Role[];
 
+  /** When the address was shown to be the user's (a verification link, a reset, a confirmed change); null until then. */
+  @Column({ name: 'email_verified_at', type: 'timestamptz', nullable: true })
+  emailVerifiedAt: Date | null;
+
+  /** When an admin disabled the account; null while it is enabled. */
+  @Column({ name: 'disabled_at', type: 'timestamptz', nullable: true })
+  disabledAt: Date | null;
+
+  /** TOTP is on (set by the MFA module in the transaction that turns it on or off). */
+  @Column({ name: 'mfa_enabled', type: 'boolean', default: false })
+  mfaEnabled: boolean;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 

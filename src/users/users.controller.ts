@@ -7,10 +7,10 @@ import { ThrottlePasswordCheck } from '../rate-limit/password-check.decorator';
 import { ChangePasswordDto } from './dto/change-password.dto';
 import { UpdateProfileDto } from './dto/update-profile.dto';
 import { UpdateRolesDto } from './dto/update-roles.dto';
-import { toUserResponse, UserResponse } from './dto/user.response';
+import { AdminUserResponse, toAdminUserResponse, toUserResponse, UserResponse } from './dto/user.response';
 import { UsersService } from './users.service';
 
-const UserPage = PageOf(UserResponse);
+const UserPage = PageOf(AdminUserResponse);
 
 /** Every route here is behind the global JWT guard (see AuthModule). */
 @ApiTags('users')
@@ -54,15 +54,15 @@ export class UsersController {
   @ApiErrors({ 400: 'validation_failed: page or limit is not a positive integer' }, 403)
   async list(@Query() query: PageQuery) {
     const page = await this.users.list(query);
-    return { ...page, items: page.items.map(toUserResponse) };
+    return { ...page, items: page.items.map(toAdminUserResponse) };
   }
 
   @Patch(':id/roles')
   @Roles(Role.Admin)
   @ApiOperation({ summary: "Set a user's roles (admin)" })
-  @ApiOkResponse({ type: UserResponse })
-  @ApiErrors({ 400: 'validation_failed: an unknown role, or the id is not a UUID' }, 403, 404)
-  async setRoles(@Param('id', ParseUUIDPipe) id: string, @Body() body: UpdateRolesDto): Promise<UserResponse> {
-    return toUserResponse(await this.users.setRoles(id, body.roles));
+  @ApiOkResponse({ type: AdminUserResponse })
+  @ApiErrors({ 400: 'validation_failed: an unknown role, or the id is not a UUID', 409: 'last_admin: it would leave no enabled admin' }, 403, 404)
+  async setRoles(@Param('id', ParseUUIDPipe) id: string, @Body() body: UpdateRolesDto): Promise<AdminUserResponse> {
+    return toAdminUserResponse(await this.users.setRoles(id, body.roles));
   }
 }

@@ -171,7 +171,7 @@ export class UsersService implements OnApplicationBootstrap {
   async assertAnotherAdmin(userId: string, manager: EntityManager): Promise<void> {
     await manager.query(`SELECT pg_advisory_xact_lock(hashtext('users.admins'))`);
     const [other]: unknown[] = await manager.query(
-      `SELECT 1 FROM users WHERE id <> $1 AND 'admin' = ANY(roles) LIMIT 1`,
+      `SELECT 1 FROM users WHERE id <> $1 AND 'admin' = ANY(roles) AND disabled_at IS NULL LIMIT 1`,
       [userId],
     );
     if (!other) throw new ApiError(409, 'last_admin', 'This would leave no enabled admin');

@@ -16,11 +16,23 @@ export class UserResponse {
   @ApiProperty({ enum: Role, isArray: true, example: ['user'] })
   roles: Role[];
 
+  @ApiProperty({ description: 'The address was shown to be the user\'s (a verification link, a reset or a confirmed change)' })
+  emailVerified: boolean;
+
+  @ApiProperty({ description: 'TOTP is on: a login with the password then asks for a code' })
+  mfaEnabled: boolean;
+
   @ApiProperty({ format: 'date-time' })
   createdAt: string;
 
   @ApiProperty({ format: 'date-time' })
   updatedAt: string;
+}
+
+/** What routes for admins answer: the user object, and whether the account is disabled. */
+export class AdminUserResponse extends UserResponse {
+  @ApiProperty()
+  disabled: boolean;
 }
 
 export function toUserResponse(user: User): UserResponse {
@@ -29,7 +41,13 @@ export function toUserResponse(user: User): UserResponse {
     email: user.email,
     displayName: user.displayName,
     roles: user.roles,
+    emailVerified: user.emailVerifiedAt !== null,
+    mfaEnabled: user.mfaEnabled,
     createdAt: user.createdAt.toISOString(),
     updatedAt: user.updatedAt.toISOString(),
   };
+}
+
+export function toAdminUserResponse(user: User): AdminUserResponse {
+  return { ...toUserResponse(user), disabled: user.disabledAt !== null };
 }
