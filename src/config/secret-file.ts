@@ -1,5 +1,6 @@
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Logger } from '@nestjs/common';
 
 /**
  * Reads the file, or creates it with `generate()` (mode 0600, its folder 0700): written
@@ -30,4 +31,9 @@ function readIfExists(file: string): string | undefined {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
+}
+
+/** For loadOrCreateFile's onCreate: the first start says which key it generated, and where (never the key). */
+export function announceGenerated(variable: string): (file: string) => void {
+  return (file) => new Logger('Config').log(`Generated a development key for ${variable} into ${file}`);
 }

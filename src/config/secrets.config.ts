@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { Logger } from '@nestjs/common';
 import { registerAs } from '@nestjs/config';
 import { ConfigError, env } from './env';
-import { loadOrCreateFile } from './secret-file';
+import { announceGenerated, loadOrCreateFile } from './secret-file';
 
 const MIN_KEY_BYTES = 32;
 
@@ -40,7 +39,7 @@ function key(variable: string, file: string, production: boolean): Buffer {
     loadOrCreateFile(
       file,
       () => randomBytes(MIN_KEY_BYTES).toString('base64url') + '\n',
-      (created) => new Logger('Config').log(`Generated a development key for ${variable} into ${created}`),
+      announceGenerated(variable),
     );
   const bytes = Buffer.from(text.trim(), 'base64url');
   if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(text.trim()) || bytes.length < MIN_KEY_BYTES) {

@@ -7,9 +7,9 @@ import {
   KeyObject,
   randomBytes,
 } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../config/env';
+import { announceGenerated, loadOrCreateFile } from '../config/secret-file';
 
 /**
  * What access tokens may be signed with: what jsonwebtoken (under @nestjs/jwt and
@@ -40,7 +40,7 @@ export function keyId(key: KeyObject): string {
  * (mode 0600) and reused, so tokens survive a restart without any set-up.
  */
 export function loadOrCreateSecret(dataDir: string): KeyObject {
-  const text = loadOrCreateFile(join(dataDir, 'jwt-secret'), () => randomBytes(32).toString('base64url') + '\n');
+  const text = loadOrCreateFile(join(dataDir, 'jwt-secret'), () => randomBytes(32).toString('base64url') + '\n', announceGenerated('JWT_SECRET'));
   const secret = Buffer.from(text.trim(), 'base64url');
   if (secret.length < MIN_SECRET_BYTES) {
     throw new ConfigError('JWT_SECRET', `is unset and ${join(dataDir, 'jwt-secret')} holds fewer than ${MIN_SECRET_BYTES} bytes: delete the file or set JWT_SECRET`);
@@ -59,7 +59,7 @@ export function secretKey(configured: string): KeyObject {
 /** Outside production without JWT_PRIVATE_KEY: a key pair generated once into DATA_DIR (mode 0600). */
 export function loadOrCreatePrivateKey(dataDir: string, algorithm: AsymmetricAlgorithm): KeyObject {
   const file = join(dataDir, `jwt-${algorithm.toLowerCase()}-private-key.pem`);
-  const pem = loadOrCreateFile(file, () => generatePrivateKeyPem(algorithm));
+  const pem = loadOrCreateFile(file, () => generatePrivateKeyPem(algorithm), announceGenerated('JWT_PRIVATE_KEY'));
   return privateKey(pem, algorithm, `${file} (generated)`);
 }
 
@@ -109,32 +109,3 @@ function generatePrivateKeyPem(algorithm: AsymmetricAlgorithm): string {
   }
 }
 
-/**
- * Reads the file, or creates it with `generate()`: written whole under a temporary name,
- * then linked into place, so a process starting at the same moment sees either no file
- * or a complete one. The loser of a race uses the winner's file.
- */
-function loadOrCreateFile(file: string, generate: () => string): string {
-  const existing = readIfExists(file);
-  if (existing !== undefined) return existing;
-  mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
-  const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, generate(), { mode: 0o600 });
-  try {
-    linkSync(temporary, file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  } finally {
-    unlinkSync(temporary);
-  }
-  return readFileSync(file, 'utf8');
-}
-
-function readIfExists(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-}
