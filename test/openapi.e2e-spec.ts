@@ -62,13 +62,57 @@ function operation(method: string, path: string): Operation {
   return found!;
 }
 
-const routes = contractRoutes();
+/**
+ * Contract routes that are not built yet, by issue: the contract describes this whole wave
+ * ahead of the code. Each issue deletes its own lines as it builds them; a route listed
+ * here must really be missing from /docs-json (see the test), so the list cannot go stale.
+ */
+const PENDING_ROUTES: ReadonlySet<string> = new Set([
+  // issue 14: administration
+  'get /users/{id}',
+  'post /users/{id}/disable',
+  'post /users/{id}/enable',
+  'delete /users/{id}/sessions',
+  'delete /users/{id}',
+  'delete /users/me',
+  // issue 15: email
+  'post /users/me/email',
+  'post /users/me/email/confirm',
+  'post /auth/email/verify',
+  'post /auth/email/verify/resend',
+  'post /auth/password/forgot',
+  'post /auth/password/reset',
+  // issue 16: MFA and passkeys
+  'post /auth/mfa/verify',
+  'post /auth/mfa/totp/setup',
+  'post /auth/mfa/totp/enable',
+  'delete /auth/mfa/totp',
+  'post /auth/mfa/recovery-codes',
+  'post /auth/passkeys/register/options',
+  'post /auth/passkeys/register',
+  'get /users/me/passkeys',
+  'delete /users/me/passkeys/{id}',
+  'post /auth/passkeys/login/options',
+  'post /auth/passkeys/login',
+]);
+
+const allRoutes = contractRoutes();
+const routes = allRoutes.filter((route) => !PENDING_ROUTES.has(`${route.method} ${route.path}`));
 
 describe('/docs-json matches the contract', () => {
   it('reads every route of the contract table', () => {
     // A parser that silently read nothing would make every test below pass.
     expect(routes.length).toBeGreaterThanOrEqual(16);
     expect(routes.map((route) => `${route.method} ${route.path}`)).toContain('patch /users/{id}/roles');
+  });
+
+  it('names as pending only routes of the contract that /docs-json does not document yet', () => {
+    const contracted = new Set(allRoutes.map((route) => `${route.method} ${route.path}`));
+    for (const key of PENDING_ROUTES) {
+      expect(contracted.has(key), `${key} is not a route of the contract`).toBe(true);
+      const [method, path] = key.split(' ');
+      expect(document.paths[path]?.[method], `${key} is built: remove it from PENDING_ROUTES`).toBeUndefined();
+    }
   });
 
   it('is OpenAPI 3 with the Bearer scheme', () => {
@@ -130,7 +174,7 @@ describe('/docs-json matches the contract', () => {
   });
 
   it('documents no route beyond the contract but the extension module', () => {
-    const contracted = new Set(routes.map((route) => `${route.method} ${route.path}`));
+    const contracted = new Set(allRoutes.map((route) => `${route.method} ${route.path}`));
     const extra = Object.entries(document.paths)
       .flatMap(([path, item]) => Object.keys(item).map((method) => `${method} ${path}`))
       .filter((key) => !contracted.has(key));

@@ -67,7 +67,12 @@ export class AuthController {
   @ApiOperation({ summary: 'Log in with email and password and open a session' })
   @ApiBody({ type: LoginDto })
   @ApiOkResponse({ type: TokenResponse })
-  @ApiErrors(400, { 401: 'invalid_credentials: "Invalid email or password", alike for an unknown email and a wrong password' }, 429)
+  @ApiErrors(
+    400,
+    { 401: 'invalid_credentials: "Invalid email or password", alike for an unknown email and a wrong password' },
+    { 403: 'only after a correct password: account_disabled; email_not_verified (EMAIL_VERIFICATION=required); mfa_required, with mfaToken and methods' },
+    429,
+  )
   async login(@LoggedInUser() user: User, @Client() client: ClientInfo, @Res({ passthrough: true }) reply: FastifyReply) {
     return this.withCookie(reply, await this.auth.login(user, client));
   }
