@@ -77,7 +77,7 @@ const post = (path: string, body: object, token?: string) => {
 };
 
 beforeAll(async () => {
-  app = await startApp({ JWT_SECRET, ADMIN_EMAIL, ADMIN_PASSWORD }, undefined, logger);
+  app = await startApp({ JWT_SECRET, ADMIN_EMAIL, ADMIN_PASSWORD, JWT_REFRESH_REUSE_INTERVAL: '0' }, undefined, logger);
 });
 
 afterAll(async () => {

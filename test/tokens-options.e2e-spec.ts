@@ -29,7 +29,7 @@ describe('AUTH_COOKIES=true', () => {
   let cookieApp: TestApp;
 
   beforeAll(async () => {
-    cookieApp = await startApp({ AUTH_COOKIES: 'true' });
+    cookieApp = await startApp({ AUTH_COOKIES: 'true', JWT_REFRESH_REUSE_INTERVAL: '0' });
   });
 
   afterAll(async () => {
@@ -83,7 +83,7 @@ describe('reuse detection', () => {
   const logger = new CapturedLogs();
 
   beforeAll(async () => {
-    app = await startApp({}, undefined, logger);
+    app = await startApp({ JWT_REFRESH_REUSE_INTERVAL: '0' }, undefined, logger);
   });
 
   afterAll(async () => {
