@@ -87,7 +87,8 @@ export async function startApp(
   const app = await withEnv(fullEnv, () =>
     createApp({ logger: process.env.TEST_LOGS ? undefined : false, logDestination: logs, modules }),
   );
-  await app.listen(0, '127.0.0.1');
+  // A random port, unless the test names one (APP_URL pointing at the service itself needs it ahead).
+  await app.listen(Number(fullEnv.PORT ?? 0), '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   const stop = () => app.close();
   return {
