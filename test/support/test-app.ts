@@ -88,7 +88,7 @@ export async function startApp(
     createApp({ logger: process.env.TEST_LOGS ? undefined : false, logDestination: logs, modules }),
   );
   // A random port, unless the test names one (APP_URL pointing at the service itself needs it ahead).
-  await app.listen(Number(fullEnv.PORT ?? 0), '127.0.0.1');
+  await app.listen(Number(env.PORT ?? 0), '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   const stop = () => app.close();
   return {
