@@ -31,8 +31,12 @@ afterEach(() => {
   while (stores.length > 0) stores.pop()!.close();
 });
 
-/** The service as RateLimitModule provides it, over the in-process counter store. */
+/**
+ * The service as RateLimitModule provides it, over the in-process counter store, whose
+ * clock (Date only) stands still until a test moves it.
+ */
 async function setUp(backoff: Partial<RateLimitConfig['backoff']> = {}) {
+  vi.useFakeTimers({ toFake: ['Date'] });
   const store = new NotingStore();
   stores.push(store);
   const config = {
@@ -53,7 +57,6 @@ function advanceSeconds(seconds: number): void {
 
 describe('CredentialBackoffService', () => {
   it(`lets ${THRESHOLD - 1} failures pass, then blocks for a delay that doubles from 1 s up to the maximum`, async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
     const { backoff } = await setUp();
     const subject = loginSubject('ada@example.com');
     for (let i = 1; i < THRESHOLD; i += 1) {
@@ -75,7 +78,6 @@ describe('CredentialBackoffService', () => {
   });
 
   it('forgets failures older than the window', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
     const { backoff } = await setUp();
     const subject = loginSubject('ada@example.com');
     for (let i = 1; i < THRESHOLD; i += 1) await backoff.recordFailure(subject);
