@@ -109,9 +109,14 @@ export class AuthController {
     400: 'validation_failed: a malformed body',
     403: 'forbidden: the refresh token came in the cookie from another site (Sec-Fetch-Site: cross-site, or a foreign Origin)',
   })
-  async logout(@Body() body: RefreshTokenDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+  async logout(
+    @Body() body: RefreshTokenDto,
+    @Req() request: FastifyRequest,
+    @Client() client: ClientInfo,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const presented = this.presentedToken(body, request);
-    if (presented) await this.auth.logout(presented);
+    if (presented) await this.auth.logout(presented, client);
     if (this.config.cookies) clearRefreshCookie(reply);
   }
 
@@ -119,8 +124,8 @@ export class AuthController {
   @HttpCode(204)
   @ApiOperation({ summary: 'End every session of the caller' })
   @ApiNoContentResponse({ description: 'Every refresh token of the caller is revoked' })
-  async logoutAll(@CurrentUser() caller: AuthUser, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
-    await this.auth.logoutEverywhere(caller.id);
+  async logoutAll(@CurrentUser() caller: AuthUser, @Client() client: ClientInfo, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
+    await this.auth.logoutEverywhere(caller.id, client);
     if (this.config.cookies) clearRefreshCookie(reply);
   }
 
@@ -137,8 +142,8 @@ export class AuthController {
   @ApiOperation({ summary: "End one of the caller's sessions" })
   @ApiNoContentResponse({ description: "That session's refresh tokens are revoked" })
   @ApiErrors({ 400: 'validation_failed: the id is not a UUID', 404: "not_found: not one of the caller's sessions" })
-  endSession(@CurrentUser() caller: AuthUser, @Param('id', ParseUUIDPipe) id: string): Promise<void> {
-    return this.auth.endSession(caller.id, id);
+  endSession(@CurrentUser() caller: AuthUser, @Param('id', ParseUUIDPipe) id: string, @Client() client: ClientInfo): Promise<void> {
+    return this.auth.endSession(caller.id, id, client);
   }
 
   /**

@@ -36,6 +36,12 @@ export interface RotatedSession extends SessionAssurance {
   refreshToken: string;
 }
 
+/**
+ * What the caller of rotate() does in the transaction that ends a session whose spent token
+ * came back (AuthService records `session.reuse_detected`): Tokens knows nothing above it.
+ */
+export type ReuseListener = (reuse: { userId: string; sessionId: string }, manager: EntityManager) => Promise<void>;
+
 /** Which live sessions a revocation ends: one (of a user, when given), or every one of a user. */
 export type SessionSelector = { sessionId: string; userId?: string } | { userId: string; sessionId?: undefined };
 
@@ -97,13 +103,13 @@ export class RefreshTokensService {
    * spent within JWT_REFRESH_REUSE_INTERVAL and its session lives: then it is a racing tab
    * or a retry, and gets the session's current token (see current()).
    */
-  async rotate(presented: string, client: ClientInfo): Promise<RotatedSession> {
+  async rotate(presented: string, client: ClientInfo, onReuse?: ReuseListener): Promise<RotatedSession> {
     const tokenHash = hashToken(presented);
     const seen = await this.lookUp(tokenHash);
     if (seen?.spent_at) {
       if (seen.in_reuse_interval) return this.current(presented, seen);
       if (seen.session_revoked_at) throw this.invalid(); // nothing left to end
-      throw await this.reuseDetected(seen, client);
+      throw await this.reuseDetected(seen, client, onReuse);
     }
     if (!seen || seen.session_revoked_at || new Date(seen.expires_at).getTime() <= Date.now()) throw this.invalid();
 
@@ -147,22 +153,27 @@ export class RefreshTokensService {
     return { userId: row.user_id, sessionId: row.id, amr: row.amr, aal: Number(row.aal), refreshToken: successor.value };
   }
 
-  /** Ends the session of this token, current or spent. Unknown tokens are ignored. */
-  async logout(presented: string): Promise<void> {
-    const [token]: Array<{ session_id: string }> = await this.sessions.query(
-      'SELECT session_id FROM refresh_tokens WHERE token_hash = $1',
+  /**
+   * Ends the session of this token, current or spent, in the caller's transaction when given.
+   * Unknown tokens are ignored. Returns the session it ended, if it was live.
+   */
+  async logout(presented: string, manager?: EntityManager): Promise<{ sessionId: string; userId: string } | undefined> {
+    const [token]: Array<{ session_id: string; user_id: string }> = await (manager ?? this.sessions.manager).query(
+      'SELECT t.session_id, s.user_id FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = $1',
       [hashToken(presented)],
     );
-    if (token) await this.revoke({ sessionId: token.session_id }, 'logout');
+    if (!token) return undefined;
+    const ended = await this.revoke({ sessionId: token.session_id }, 'logout', manager);
+    return ended.length > 0 ? { sessionId: token.session_id, userId: token.user_id } : undefined;
   }
 
   async revokeAllForUser(userId: string, reason: SessionEndReason, manager?: EntityManager): Promise<void> {
     await this.revoke({ userId }, reason, manager);
   }
 
-  /** Ends one of the caller's live sessions; 404 when it is not one of them. */
-  async revokeSession(userId: string, sessionId: string): Promise<void> {
-    const ended = await this.revoke({ userId, sessionId }, 'session_revoked');
+  /** Ends one of the caller's live sessions, in the caller's transaction when given; 404 when it is not one of them. */
+  async revokeSession(userId: string, sessionId: string, manager?: EntityManager): Promise<void> {
+    const ended = await this.revoke({ userId, sessionId }, 'session_revoked', manager);
     if (ended.length === 0) throw new ApiError(404, 'not_found', 'Session not found');
   }
 
@@ -237,9 +248,12 @@ export class RefreshTokensService {
     return new ApiError(401, 'refresh_token_invalid', 'Refresh token is invalid, expired or revoked');
   }
 
-  private async reuseDetected(token: PresentedToken, client: ClientInfo): Promise<ApiError> {
-    // Outside any transaction: the revocation commits although the request answers 401.
-    await this.revoke({ sessionId: token.session_id }, 'reuse_detected');
+  private async reuseDetected(token: PresentedToken, client: ClientInfo, onReuse?: ReuseListener): Promise<ApiError> {
+    // A transaction of its own: the revocation (and the caller's record of it) commits although the request answers 401.
+    await this.sessions.manager.transaction(async (manager) => {
+      await this.revoke({ sessionId: token.session_id }, 'reuse_detected', manager);
+      await onReuse?.({ userId: token.user_id, sessionId: token.session_id }, manager);
+    });
     this.metrics.refresh('reused');
     this.logger.warn({
       reqId: client.requestId,

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { type AuthUser, CurrentUser, Role, Roles } from '../common/auth';
+import { type AuthUser, Client, type ClientInfo, CurrentUser, Role, Roles } from '../common/auth';
 import { ApiErrors, PageOf } from '../common/openapi';
 import { PageQuery } from '../common/pagination';
 import { ThrottlePasswordCheck } from '../rate-limit/password-check.decorator';
@@ -43,8 +43,8 @@ export class UsersController {
     { 400: 'validation_failed: the new password is outside the policy' },
     { 403: 'invalid_credentials: the current password is wrong' },
   )
-  changePassword(@CurrentUser() caller: AuthUser, @Body() body: ChangePasswordDto): Promise<void> {
-    return this.users.changePassword(caller.id, body.currentPassword, body.newPassword);
+  changePassword(@CurrentUser() caller: AuthUser, @Body() body: ChangePasswordDto, @Client() client: ClientInfo): Promise<void> {
+    return this.users.changePassword(caller.id, body.currentPassword, body.newPassword, client);
   }
 
   @Get()
@@ -62,7 +62,12 @@ export class UsersController {
   @ApiOperation({ summary: "Set a user's roles (admin)" })
   @ApiOkResponse({ type: AdminUserResponse })
   @ApiErrors({ 400: 'validation_failed: an unknown role, or the id is not a UUID', 409: 'last_admin: it would leave no enabled admin' }, 403, 404)
-  async setRoles(@Param('id', ParseUUIDPipe) id: string, @Body() body: UpdateRolesDto): Promise<AdminUserResponse> {
-    return toAdminUserResponse(await this.users.setRoles(id, body.roles));
+  async setRoles(
+    @CurrentUser() caller: AuthUser,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: UpdateRolesDto,
+    @Client() client: ClientInfo,
+  ): Promise<AdminUserResponse> {
+    return toAdminUserResponse(await this.users.setRoles(id, body.roles, caller.id, client));
   }
 }

@@ -9,6 +9,10 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useMigratedPglite } from '../../test/support/pglite-template';
+import { AuditService } from '../audit';
+import { auditConfig } from '../audit/audit.config';
+import { AuditChainMark } from '../audit/audit-chain-mark.entity';
+import { AuditEvent } from '../audit/audit-event.entity';
 import { ApiError } from '../common/api-error';
 import { ConfigError } from '../config/env';
 import { buildDataSourceOptions } from '../database/data-source-options';
@@ -18,13 +22,14 @@ import { MetricsService } from '../metrics/metrics.service';
 import { RefreshTokensService } from '../tokens/refresh-tokens.service';
 import { tokensConfig, TokensConfig } from '../tokens/tokens.config';
 import { PasswordService } from './password.service';
-import { Role } from '../common/auth';
+import { type ClientInfo, Role } from '../common/auth';
 import { User } from './user.entity';
 import { usersConfig, UsersConfig } from './users.config';
 import { UsersService } from './users.service';
 
 const PASSWORD = 'correct horse battery staple';
 const POLICY = { minLength: 8, maxLength: 128, rejectCommon: true };
+const CLIENT: ClientInfo = { userAgent: 'spec-agent/1.0', ip: '192.0.2.10', requestId: 'req-1' };
 const SIGNING_KEY = createSecretKey(Buffer.alloc(32, 1));
 const TOKENS: TokensConfig = {
   algorithm: 'HS256',
@@ -58,10 +63,12 @@ async function setUp(admin?: UsersConfig['admin']): Promise<Context> {
   const module = await Test.createTestingModule({
     imports: [
       TypeOrmModule.forRoot({ ...buildDataSourceOptions({ url: undefined, dataDir }), retryAttempts: 0 }),
-      TypeOrmModule.forFeature([User, Session, RefreshToken]),
+      TypeOrmModule.forFeature([User, Session, RefreshToken, AuditEvent, AuditChainMark]),
     ],
     providers: [
       UsersService,
+      AuditService, // password and role changes are recorded in their transactions
+      { provide: auditConfig.KEY, useValue: { retentionSeconds: 86400 } },
       PasswordService,
       RefreshTokensService, // a dependency of UsersService (password change revokes sessions)
       RevocationService, // tells the instances, in the transaction of the change
@@ -190,10 +197,10 @@ describe('UsersService', () => {
 
   it('setRoles answers 404 not_found for a missing id, and stores each role once for an existing one', async () => {
     const { users } = await setUp();
-    expect(await apiErrorOf(users.setRoles(randomUUID(), [Role.Admin]))).toMatchObject({ status: 404, code: 'not_found' });
+    expect(await apiErrorOf(users.setRoles(randomUUID(), [Role.Admin], randomUUID(), CLIENT))).toMatchObject({ status: 404, code: 'not_found' });
 
     const user = await users.create({ email: 'dave@example.com', password: PASSWORD });
-    await users.setRoles(user.id, [Role.Admin, Role.User, Role.Admin]);
+    await users.setRoles(user.id, [Role.Admin, Role.User, Role.Admin], randomUUID(), CLIENT);
     expect((await users.getById(user.id)).roles).toEqual([Role.Admin, Role.User]);
   });
 
@@ -227,7 +234,7 @@ describe('UsersService', () => {
     const atFive = new PasswordService({ bcryptCost: 5, bcryptConcurrency: 1, admin: undefined, passwordPolicy: POLICY });
     await dataSource.query('UPDATE users SET password_hash = $1 WHERE id = $2', [await atFive.hash(PASSWORD), created.id]);
     const verifiedAtLogin = (await users.findById(created.id))!;
-    await users.changePassword(created.id, PASSWORD, 'a brand new passphrase');
+    await users.changePassword(created.id, PASSWORD, 'a brand new passphrase', CLIENT);
 
     await users.rehashIfNeeded(verifiedAtLogin, PASSWORD);
     const [row]: Array<{ password_hash: string }> = await dataSource.query('SELECT password_hash FROM users WHERE id = $1', [created.id]);

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
+import { AuditService } from '../audit';
 import { ApiError } from '../common/api-error';
 import { normaliseEmail } from '../common/email';
 import { findPage, Page, PageQuery } from '../common/pagination';
@@ -9,7 +10,7 @@ import { isUniqueViolation } from '../database/database-errors';
 import { RefreshTokensService } from '../tokens/refresh-tokens.service';
 import { RevocationService } from '../tokens/revocation/revocation.service';
 import { PasswordService } from './password.service';
-import { Role } from '../common/auth';
+import { type ClientInfo, Role } from '../common/auth';
 import { User } from './user.entity';
 import { usersConfig, UsersConfig } from './users.config';
 
@@ -31,6 +32,7 @@ export class UsersService implements OnApplicationBootstrap {
     private readonly revocations: RevocationService,
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(usersConfig.KEY) private readonly config: UsersConfig,
+    private readonly audit: AuditService,
   ) {}
 
   /** Creates the ADMIN_EMAIL account at start when it is missing. */
@@ -50,20 +52,33 @@ export class UsersService implements OnApplicationBootstrap {
 
   /** Checks the password policy, hashes, and inserts; 409 `email_taken` for an email in use in any letter case. */
   async create(input: NewUser): Promise<User> {
+    return this.insert(await this.prepare(input));
+  }
+
+  /**
+   * The slow part of create(), for a caller that inserts in a transaction of its own (a
+   * registration): the policy, whether the email is free, and the hash, before the
+   * transaction opens, so that no connection is held while bcrypt runs.
+   */
+  async prepare(input: NewUser): Promise<User> {
     const problems = this.passwords.policyViolations(input.password);
     if (problems.length > 0) throw new ApiError(400, 'validation_failed', problems);
     const email = normaliseEmail(input.email);
     if (await this.users.existsBy({ email })) throw emailTaken();
-    const user = this.users.create({
+    return this.users.create({
       email,
       passwordHash: await this.passwords.hash(input.password),
       displayName: input.displayName ?? null,
       roles: input.roles ?? [Role.User],
     });
+  }
+
+  /** Inserts a prepare()d user, in the caller's transaction when given; 409 `email_taken` when the email was taken meanwhile. */
+  async insert(user: User, manager: EntityManager = this.users.manager): Promise<User> {
     try {
-      return await this.users.save(user);
+      return await manager.save(user);
     } catch (error) {
-      // Two registrations raced past the check above: the unique index decides.
+      // Two registrations raced past prepare()'s check: the unique index decides.
       if (isUniqueViolation(error)) throw emailTaken();
       throw error;
     }
@@ -127,10 +142,11 @@ export class UsersService implements OnApplicationBootstrap {
   }
 
   /**
-   * 403 `invalid_credentials` for a wrong current password. The new hash and the
-   * revocation of every refresh token of the user commit together or not at all.
+   * 403 `invalid_credentials` for a wrong current password. The new hash, the
+   * revocation of every refresh token of the user and the audit event commit together or
+   * not at all.
    */
-  async changePassword(callerId: string, currentPassword: string, newPassword: string): Promise<void> {
+  async changePassword(callerId: string, currentPassword: string, newPassword: string, client: ClientInfo): Promise<void> {
     const user = await this.getCaller(callerId);
     if (!(await this.passwords.verify(currentPassword, user.passwordHash))) {
       throw new ApiError(403, 'invalid_credentials', 'Current password is wrong');
@@ -140,16 +156,18 @@ export class UsersService implements OnApplicationBootstrap {
     const passwordHash = await this.passwords.hash(newPassword); // before the transaction: bcrypt is slow
     await this.dataSource.transaction(async (manager) => {
       await manager.update(User, { id: user.id }, { passwordHash });
-      await this.refreshTokens.revokeAllForUser(user.id, 'password_changed', manager);
+      const ended = await this.refreshTokens.revoke({ userId: user.id }, 'password_changed', manager);
+      await this.audit.record({ type: 'user.password_changed', userId: user.id, actorId: user.id, client, data: { sessionsEnded: ended.length } }, manager);
     });
   }
 
   /**
    * Sets the user's roles. When they change, every access token of the user issued before
    * is revoked (their roles are in it); a refresh then carries the new ones. 409
-   * `last_admin` when it would leave no enabled admin.
+   * `last_admin` when it would leave no enabled admin. A change is recorded as
+   * `user.roles_changed` with the new roles, `actorId` being the admin who made it.
    */
-  async setRoles(id: string, roles: Role[]): Promise<User> {
+  async setRoles(id: string, roles: Role[], actorId: string, client: ClientInfo): Promise<User> {
     return this.dataSource.transaction(async (manager) => {
       const user = await manager.findOneBy(User, { id });
       if (!user) throw new ApiError(404, 'not_found', 'User not found');
@@ -158,7 +176,10 @@ export class UsersService implements OnApplicationBootstrap {
       const changed = next.length !== user.roles.length || next.some((role) => !user.roles.includes(role));
       user.roles = next;
       const saved = await manager.save(user);
-      if (changed) await this.revocations.userTokensRevoked(user.id, manager);
+      if (changed) {
+        await this.revocations.userTokensRevoked(user.id, manager);
+        await this.audit.record({ type: 'user.roles_changed', userId: user.id, actorId, client, data: { roles: next } }, manager);
+      }
       return saved;
     });
   }

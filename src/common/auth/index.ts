@@ -3,7 +3,7 @@
  * import without depending on AuthModule. The guards that act on it live in `src/auth`.
  */
 export { AuthUser } from './auth-user';
-export { Client } from './client-info.decorator';
+export { Client, clientInfoOf } from './client-info.decorator';
 export { ClientInfo } from './client-info';
 export { CurrentUser } from './current-user.decorator';
 export { IS_PUBLIC_KEY, Public, PUBLIC_OPERATION_EXTENSION } from './public.decorator';
