@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { ScheduleModule } from '@nestjs/schedule';
+import { AdminModule } from './admin/admin.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { appConfig } from './config/app.config';
@@ -24,6 +25,7 @@ import { UsersModule } from './users/users.module';
     AuditModule,
     UsersModule,
     AuthModule,
+    AdminModule,
     HealthModule,
     ProjectsModule,
     MailModule,

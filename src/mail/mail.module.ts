@@ -3,6 +3,7 @@ import { ConfigModule } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { appConfig } from '../config/app.config';
 import { mailConfig, MailConfig } from './mail.config';
+import { MailLifecycle } from './mail.lifecycle';
 import { MailService } from './mail.service';
 import { createMailTransport, MAIL_TRANSPORT } from './mail-transport';
 import { MailWorker } from './mail.worker';
@@ -18,6 +19,7 @@ import { OutboxMessage } from './outbox-message.entity';
   providers: [
     MailService,
     MailWorker,
+    MailLifecycle, // drops a deleted user's pending mail
     { provide: MAIL_TRANSPORT, inject: [mailConfig.KEY], useFactory: (config: MailConfig) => createMailTransport(config.transport) },
   ],
   exports: [MailService],

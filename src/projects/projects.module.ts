@@ -4,6 +4,7 @@ import { AuthModule } from '../auth/auth.module';
 import { Project } from './project.entity';
 import { ProjectStatsController } from './project-stats.controller';
 import { ProjectsController } from './projects.controller';
+import { ProjectsLifecycle } from './projects.lifecycle';
 import { ProjectsService } from './projects.service';
 
 /**
@@ -13,6 +14,6 @@ import { ProjectsService } from './projects.service';
 @Module({
   imports: [TypeOrmModule.forFeature([Project]), AuthModule],
   controllers: [ProjectsController, ProjectStatsController],
-  providers: [ProjectsService],
+  providers: [ProjectsService, ProjectsLifecycle], // ProjectsLifecycle: a deleted user's projects go with them
 })
 export class ProjectsModule {}
