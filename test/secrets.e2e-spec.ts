@@ -28,6 +28,10 @@ const MALFORMED_JSON_PASSWORD = `malformed-json-pw-${unique()}`;
 const QUERY_PASSWORD = `query-pw-${unique()}`;
 const OUTAGE_PASSWORD = `outage-pw-${unique()} z`;
 const DEEP_BODY_PASSWORD = `deep-body-pw-${unique()}`;
+const DOOMED_PASSWORD = `doomed-pw-${unique()} q`;
+const WRONG_DELETE_PASSWORD = `wrong-delete-pw-${unique()} w`;
+/** The address of a login for an unknown account: no event may keep it. */
+const UNKNOWN_EMAIL = uniqueEmail('nobody');
 
 const PASSWORDS = [
   REGISTER_PASSWORD,
@@ -41,6 +45,8 @@ const PASSWORDS = [
   QUERY_PASSWORD,
   OUTAGE_PASSWORD,
   DEEP_BODY_PASSWORD,
+  DOOMED_PASSWORD,
+  WRONG_DELETE_PASSWORD,
   ADMIN_PASSWORD,
 ];
 
@@ -99,7 +105,7 @@ describe('secrets in logs and responses', () => {
     const wrong = await track('login wrong password', post('/auth/login', { email, password: WRONG_PASSWORD }));
     expect(wrong.status).toBe(401);
     expect(wrong.body.code).toBe('invalid_credentials');
-    const unknown = await track('login unknown email', post('/auth/login', { email: uniqueEmail('nobody'), password: UNKNOWN_EMAIL_PASSWORD }));
+    const unknown = await track('login unknown email', post('/auth/login', { email: UNKNOWN_EMAIL, password: UNKNOWN_EMAIL_PASSWORD }));
     expect(unknown.status).toBe(401);
 
     const loggedIn = await track('login', post('/auth/login', { email, password: REGISTER_PASSWORD }));
@@ -126,6 +132,20 @@ describe('secrets in logs and responses', () => {
     const change = await track('password change', post('/users/me/password', { currentPassword: REGISTER_PASSWORD, newPassword: NEW_PASSWORD }, token));
     expect(change.status).toBe(204);
     expect((await track('login with the new password', post('/auth/login', { email, password: NEW_PASSWORD }))).status).toBe(200);
+
+    // An admin's actions on an account, and its deletion by its owner: audit events, each.
+    const asAdmin = (method: 'patch' | 'post' | 'delete', path: string) => request(app.url)[method](path).set('Authorization', `Bearer ${admin.body.accessToken}`);
+    const doomed = await track('register the account to delete', post('/auth/register', { email: uniqueEmail('doomed'), password: DOOMED_PASSWORD }));
+    const doomedId: string = doomed.body.user.id;
+    await track('admin changes roles', asAdmin('patch', `/users/${doomedId}/roles`).send({ roles: ['user', 'admin'] }).expect(200));
+    await track('admin disables', asAdmin('post', `/users/${doomedId}/disable`).expect(200));
+    await track('admin enables', asAdmin('post', `/users/${doomedId}/enable`).expect(200));
+    await track('admin ends sessions', asAdmin('delete', `/users/${doomedId}/sessions`).expect(204));
+    const doomedToken = (await track('login of the account to delete', post('/auth/login', { email: doomed.body.user.email, password: DOOMED_PASSWORD }))).body.accessToken;
+    const wrongDelete = await track('delete, wrong password', request(app.url).delete('/users/me').set('Authorization', `Bearer ${doomedToken}`).send({ currentPassword: WRONG_DELETE_PASSWORD }));
+    expect(wrongDelete.status).toBe(403);
+    await collectHashes(); // the account's hash and tokens, before they go
+    await track('delete', request(app.url).delete('/users/me').set('Authorization', `Bearer ${doomedToken}`).send({ currentPassword: DOOMED_PASSWORD }).expect(204));
 
     const malformed = await track(
       'malformed JSON',
@@ -172,10 +192,9 @@ describe('secrets in logs and responses', () => {
     expect(log).toContain('Created the admin account');
   });
 
-  it('no log line holds a password, a hash, a token or the signing key', () => {
-    const log = logger.lines.join('\n');
-    expect(logger.lines.length).toBeGreaterThan(10);
-    const secrets: Array<[string, string]> = [
+  /** Every secret of the run, with what it is. */
+  function secretsOfTheRun(): Array<[string, string]> {
+    return [
       ...PASSWORDS.map((password) => ['a password', password] as [string, string]),
       ...PASSWORDS.map((password) => ['a password pre-hash', prehash(password)] as [string, string]),
       ...[...passwordHashes].flatMap((hash) => [
@@ -196,7 +215,25 @@ describe('secrets in logs and responses', () => {
       ['the JWT secret in hex', Buffer.from(JWT_SECRET).toString('hex')],
       ['ADMIN_PASSWORD', ADMIN_PASSWORD],
     ];
-    const leaks = secrets.filter(([, secret]) => log.includes(secret)).map(([what]) => what);
+  }
+
+  it('no log line holds a password, a hash, a token or the signing key', () => {
+    const log = logger.lines.join('\n');
+    expect(logger.lines.length).toBeGreaterThan(10);
+    const leaks = secretsOfTheRun().filter(([, secret]) => log.includes(secret)).map(([what]) => what);
+    expect(leaks).toEqual([]);
+  });
+
+  it('no audit event holds a password, a hash, a token, the signing key or the email tried for an unknown account', async () => {
+    const rows: Array<{ type: string; text: string }> = await app.dataSource.query('SELECT type, row_to_json(e)::text AS text FROM audit_events e');
+    // The run wrote every kind of event it drove (a failed login for an unknown account among them).
+    const types = new Set(rows.map((row) => row.type));
+    for (const type of ['user.registered', 'user.login_succeeded', 'user.login_failed', 'session.reuse_detected', 'session.logout', 'user.password_changed', 'user.roles_changed', 'user.disabled', 'user.enabled', 'session.revoked', 'user.deleted']) {
+      expect(types, type).toContain(type);
+    }
+    const events = rows.map((row) => row.text).join('\n').toLowerCase();
+    const secrets: Array<[string, string]> = [...secretsOfTheRun(), ['the email of an unknown account', UNKNOWN_EMAIL]];
+    const leaks = secrets.filter(([, secret]) => events.includes(secret.toLowerCase())).map(([what]) => what);
     expect(leaks).toEqual([]);
   });
 
