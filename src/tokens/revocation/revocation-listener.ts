@@ -4,6 +4,11 @@ import { Client } from 'pg';
 /** The one channel revocations travel on between instances sharing a PostgreSQL database. */
 export const REVOCATION_CHANNEL = 'auth_revocations';
 
+/** The listening session's application_name: the process id tells the instances apart. */
+export function listenerApplicationName(pid = process.pid): string {
+  return `auth-service revocations pid ${pid}`;
+}
+
 /**
  * A dedicated session that LISTENs for revocations (PostgreSQL LISTEN/NOTIFY).
  *
@@ -42,7 +47,8 @@ export class RevocationListener {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    const client = new Client({ connectionString: this.url, connectionTimeoutMillis: 3000, keepAlive: true });
+    // Named, so that an operator (or a test) can tell each instance's listening session in pg_stat_activity.
+    const client = new Client({ connectionString: this.url, connectionTimeoutMillis: 3000, keepAlive: true, application_name: listenerApplicationName() });
     client.on('notification', (message) => {
       if (message.channel === REVOCATION_CHANNEL && message.payload) this.onMessage(message.payload);
     });
