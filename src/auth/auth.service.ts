@@ -15,6 +15,7 @@ import { UsersService } from '../users/users.service';
 import type { RegisterDto } from './dto/register.dto';
 import type { TokenResponse } from './dto/token.response';
 import { CredentialBackoffService, loginSubject } from '../rate-limit/credential-backoff.service';
+import { MfaChallengeService } from '../mfa/mfa-challenge.service';
 
 const PASSWORD_ONLY: SessionAssurance = { amr: ['pwd'], aal: 1 };
 
@@ -27,6 +28,7 @@ export class AuthService {
     private readonly refreshTokens: RefreshTokensService,
     private readonly backoff: CredentialBackoffService,
     private readonly metrics: MetricsService,
+    private readonly mfaChallenges: MfaChallengeService,
     private readonly audit: AuditService,
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
@@ -80,7 +82,20 @@ export class AuthService {
       await this.loginFailed(user.id, client, 'account_disabled');
       throw accountDisabled();
     }
+    if (user.mfaEnabled) throw await this.mfaRequired(user);
     return this.openSession(user, client);
+  }
+
+  /**
+   * The password was right and TOTP is on: no session yet. The 403 carries the mfaToken that
+   * POST /auth/mfa/verify takes with a code (MfaLoginService).
+   */
+  private async mfaRequired(user: User): Promise<ApiError> {
+    const mfaToken = await this.mfaChallenges.start(user.id, PASSWORD_ONLY.amr);
+    return new ApiError(403, 'mfa_required', 'A second factor is needed: POST /auth/mfa/verify with the mfaToken and a code', {
+      mfaToken,
+      methods: ['totp', 'recovery_code'],
+    });
   }
 
   /** Stays although the request fails: a transaction of its own. */

@@ -23,6 +23,8 @@ export function setupOpenApi(app: INestApplication): OpenAPIObject {
     .setVersion('1')
     .addTag('auth', 'Register, log in, refresh, log out, sessions')
     .addTag('users', 'The caller, and users for admins')
+    .addTag('mfa', "TOTP and recovery codes, and the login's second step")
+    .addTag('passkeys', 'WebAuthn: add, list and remove passkeys, and log in with one')
     .addTag('keys', 'Public keys that verify access tokens')
     .addTag('health')
     .addTag('projects (example module)', 'docs/EXTENDING.md builds this module step by step')

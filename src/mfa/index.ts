@@ -4,6 +4,7 @@ export { TotpService, type TotpSetup } from './totp.service';
 export {
   MfaChallengeService,
   type MfaCheck,
+  type MfaChallengeFailure,
   type PassedMfaChallenge,
   MFA_CHALLENGE_MAX_FAILURES,
   MFA_CHALLENGE_TTL_SECONDS,
@@ -12,3 +13,4 @@ export { PasskeysService, type PasskeyLogin, type PasskeyUser, WEBAUTHN_CHALLENG
 export { PasskeyView } from './dto/passkey.view';
 export { TotpSetupResponse } from './dto/totp-setup.response';
 export { RecoveryCodesResponse } from './dto/recovery-codes.response';
+export { PasskeyCreationOptions, PasskeyRequestOptions } from './dto/webauthn-options.response';

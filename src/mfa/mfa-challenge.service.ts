@@ -23,6 +23,13 @@ export interface PassedMfaChallenge {
  */
 export type MfaCheck = (userId: string, manager: EntityManager) => Promise<boolean>;
 
+/** A wrong code at a challenge: whose, how many so far on this token, and whether it killed the token. */
+export interface MfaChallengeFailure {
+  userId: string;
+  failedAttempts: number;
+  exhausted: boolean;
+}
+
 function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
@@ -61,7 +68,8 @@ export class MfaChallengeService {
    * One attempt at a challenge, in one transaction that holds its row, so that attempts at
    * one token take turns:
    * - unknown, expired, used, or killed by 5 wrong codes: 401 `mfa_token_invalid`;
-   * - `check` false: the failure is counted (committed) and 401 `mfa_code_invalid`; the 5th kills it;
+   * - `check` false: the failure is counted (committed, with what `failed` writes: an audit
+   *   event) and 401 `mfa_code_invalid`; the 5th kills it;
    * - `check` true: the challenge is spent and `complete` runs in the same transaction
    *   (open the session there: if it fails, neither the challenge nor the code is spent).
    * Returns what `complete` returns; without it, the passed challenge.
@@ -70,6 +78,7 @@ export class MfaChallengeService {
     mfaToken: string,
     check: MfaCheck,
     complete?: (passed: PassedMfaChallenge, manager: EntityManager) => Promise<T>,
+    failed?: (failure: MfaChallengeFailure, manager: EntityManager) => Promise<void>,
   ): Promise<T> {
     if (!TOKEN_PATTERN.test(mfaToken)) throw tokenInvalid();
     const outcome = await this.dataSource.transaction(async (db): Promise<Outcome<T>> => {
@@ -83,7 +92,9 @@ export class MfaChallengeService {
       if (!row) return { kind: 'invalid' };
       if (!(await check(row.user_id, db))) {
         await db.query(`UPDATE mfa_challenges SET failed_attempts = failed_attempts + 1 WHERE id = $1`, [row.id]);
-        return { kind: 'wrong', exhausted: row.failed_attempts + 1 >= MFA_CHALLENGE_MAX_FAILURES, userId: row.user_id };
+        const failure = { userId: row.user_id, failedAttempts: row.failed_attempts + 1, exhausted: row.failed_attempts + 1 >= MFA_CHALLENGE_MAX_FAILURES };
+        await failed?.(failure, db);
+        return { kind: 'wrong', ...failure };
       }
       await db.query(`UPDATE mfa_challenges SET used_at = $2 WHERE id = $1`, [row.id, now]);
       const passed: PassedMfaChallenge = { userId: row.user_id, amr: row.amr };

@@ -1,11 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { type AuthUser, CurrentUser, Role, Roles } from '../common/auth';
+import { type AuthUser, CurrentUser, RequireAal, Role, Roles } from '../common/auth';
 // The same page/limit rules as GET /users (a limit above 100 is served as 100).
 import { PageQuery } from '../common/pagination';
 import { ApiErrors, PageOf } from '../common/openapi';
 import { CreateProjectDto } from './dto/create-project.dto';
 import { ProjectResponse, toProjectResponse } from './dto/project.response';
+import { TransferProjectDto } from './dto/transfer-project.dto';
 import { UpdateProjectDto } from './dto/update-project.dto';
 import { ProjectsService } from './projects.service';
 
@@ -64,6 +65,24 @@ export class ProjectsController {
     @Body() body: UpdateProjectDto,
   ): Promise<ProjectResponse> {
     return toProjectResponse(await this.projects.update(caller.id, id, body));
+  }
+
+  /**
+   * Sensitive: the caller gives the project away. @RequireAal(2) asks for a session that
+   * passed a second factor (TOTP or a passkey); an aal-1 token gets 403 step_up_required.
+   */
+  @Post(':id/transfer')
+  @RequireAal(2)
+  @HttpCode(200)
+  @ApiOperation({ summary: "Give one of the caller's projects to another user (needs a session with aal 2)" })
+  @ApiOkResponse({ type: ProjectResponse })
+  @ApiErrors(400, { 404: "not_found: no such project, or another user's; or no user has ownerId" })
+  async transfer(
+    @CurrentUser() caller: AuthUser,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: TransferProjectDto,
+  ): Promise<ProjectResponse> {
+    return toProjectResponse(await this.projects.transfer(caller.id, id, body.ownerId));
   }
 
   @Delete(':id')

@@ -61,6 +61,21 @@ export class ProjectsService {
     return this.getMine(ownerId, id);
   }
 
+  /**
+   * Gives the project to another user: the caller loses it. One conditional UPDATE; a new
+   * owner that does not exist fails its foreign key (404, as a missing project).
+   */
+  async transfer(ownerId: string, id: string, newOwnerId: string): Promise<Project> {
+    try {
+      const { affected } = await this.projects.update({ id, ownerId }, { ownerId: newOwnerId });
+      if (!affected) throw notFound();
+    } catch (error) {
+      if (isForeignKeyViolation(error)) throw new ApiError(404, 'not_found', 'No user has that id');
+      throw error;
+    }
+    return this.getMine(newOwnerId, id);
+  }
+
   async remove(ownerId: string, id: string): Promise<void> {
     const { affected } = await this.projects.delete({ id, ownerId });
     if (!affected) throw notFound();

@@ -13,6 +13,11 @@ export type CredentialSubject = { readonly key: string };
 
 export const loginSubject = (email: string): CredentialSubject => ({ key: `login:${hashed(normaliseEmail(email))}` });
 export const currentPasswordSubject = (userId: string): CredentialSubject => ({ key: `current-password:${hashed(userId)}` });
+/**
+ * Wrong second factors (TOTP or recovery codes at POST /auth/mfa/verify), per user, across
+ * mfaTokens: a thief who has the password cannot reset it by logging in again.
+ */
+export const mfaSubject = (userId: string): CredentialSubject => ({ key: `mfa:${hashed(userId)}` });
 
 /**
  * Per-account back-off (OWASP ASVS 2.2.1) on every check of a password: after `threshold`

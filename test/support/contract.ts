@@ -20,11 +20,16 @@ export interface ContractRoute {
   query: string[];
   bearer: boolean;
   role: string | null;
-  /** Body fields, `null` for "none"; `required` is false for `name?` and fields the cookie may replace. */
+  /**
+   * Body fields, `null` for "none"; `required` is false for `name?`, fields the cookie may
+   * replace, and fields of one alternative only (`{ a, b }` or `{ a, c }`: a required, b and c not).
+   */
   body: Array<{ name: string; required: boolean }> | null;
   successStatus: number;
   successCell: string;
   failureStatuses: number[];
+  /** The routes of its row ("method path"): a row naming two routes shares one failures cell between them. */
+  row: string[];
 }
 
 /** The rows of the "## Routes" table; a row naming two routes (`GET /docs`, `GET /docs-json`) gives two. */
@@ -34,7 +39,13 @@ export function contractRoutes(contract = readContract()): ContractRoute[] {
   return rows.flatMap((row) => {
     const [routes, auth, body, success, failures] = row.split(/(?<!\\)\|/).slice(1, -1).map((cell) => cell.trim());
     const statuses = (cell: string) => [...cell.matchAll(/`(\d{3})\b/g)].map((match) => Number(match[1]));
-    return [...routes.matchAll(/`([A-Z]+) ([^`]+)`/g)].map(([, method, target]) => {
+    const named = [...routes.matchAll(/`([A-Z]+) ([^`]+)`/g)];
+    const key = ([, method, target]: RegExpMatchArray) => `${method.toLowerCase()} ${target.split('?')[0].replace(/:(\w+)/g, '{$1}')}`;
+    // `200` array of passkeys; `204`: one status per route of the row, in its order.
+    const successStatuses = statuses(success);
+    const perRoute = named.length > 1 && successStatuses.length === named.length;
+    return named.map((match, index) => {
+      const [, method, target] = match;
       const [path, queryString] = target.split('?');
       return {
         method: method.toLowerCase(),
@@ -42,13 +53,21 @@ export function contractRoutes(contract = readContract()): ContractRoute[] {
         query: queryString ? [...new URLSearchParams(queryString).keys()] : [],
         bearer: auth.startsWith('Bearer'),
         role: /role `(\w+)`/.exec(auth)?.[1] ?? null,
-        body: body === 'none' ? null : fieldsOf(body.split('`')[1], body.includes('or the cookie')),
-        successStatus: statuses(success)[0] ?? 200, // the docs rows name no status
+        body: body === 'none' ? null : bodyFields(body),
+        successStatus: successStatuses[perRoute ? index : 0] ?? 200, // the docs rows name no status
         successCell: success,
         failureStatuses: statuses(failures),
+        row: named.map(key),
       };
     });
   });
+}
+
+/** A body cell: one shape, or alternatives (`{ a, b }` or `{ a, c }`), optionally "or the cookie". */
+function bodyFields(cell: string): Array<{ name: string; required: boolean }> {
+  const shapes = cell.split('`').filter((part) => part.startsWith('{')).map((shape) => fieldsOf(shape, cell.includes('or the cookie')));
+  const names = [...new Set(shapes.flat().map((field) => field.name))];
+  return names.map((name) => ({ name, required: shapes.every((shape) => shape.some((field) => field.name === name && field.required)) }));
 }
 
 /** Top-level field names of `{ a, b?, c: [...] }`: `b?` is optional, and all are when `optional`. */

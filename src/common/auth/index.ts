@@ -8,4 +8,5 @@ export { ClientInfo } from './client-info';
 export { CurrentUser } from './current-user.decorator';
 export { IS_PUBLIC_KEY, Public, PUBLIC_OPERATION_EXTENSION } from './public.decorator';
 export { ALL_ROLES, Role, RoleName } from './role';
+export { AAL_KEY, RequireAal, STEP_UP_REQUIRED_DESCRIPTION } from './require-aal.decorator';
 export { Roles, ROLES_KEY } from './roles.decorator';
