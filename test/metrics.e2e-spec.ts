@@ -27,7 +27,7 @@ describe('/metrics', () => {
 
   beforeAll(async () => {
     // A per-IP limit low enough to reach, and a back-off after two failures.
-    app = await startApp({ AUTH_RATE_LIMIT: '8', LOGIN_BACKOFF_THRESHOLD: '2' });
+    app = await startApp({ AUTH_RATE_LIMIT: '8', LOGIN_BACKOFF_THRESHOLD: '2', JWT_REFRESH_REUSE_INTERVAL: '0' });
     user = await register(app);
   });
 
