@@ -526,6 +526,87 @@ describe('passkeys', () => {
   });
 });
 
+describe('one transaction per change: a refused audit insert leaves neither the change nor its notice', () => {
+  // As test/audit-flows.e2e-spec.ts: a trigger of this test's own database refuses the insert
+  // of the listed event types, the last statement of each flow's transaction.
+  beforeAll(async () => {
+    await app.dataSource.query('CREATE TABLE mfa_audit_fail_types (type text PRIMARY KEY)');
+    await app.dataSource.query(`CREATE FUNCTION mfa_audit_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF EXISTS (SELECT 1 FROM mfa_audit_fail_types WHERE type = NEW.type) THEN RAISE EXCEPTION 'audit insert refused by the test'; END IF;
+        RETURN NEW;
+      END $$`);
+    await app.dataSource.query('CREATE TRIGGER mfa_audit_fail BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION mfa_audit_fail()');
+  });
+
+  afterAll(async () => {
+    await app.dataSource.query('DROP TRIGGER mfa_audit_fail ON audit_events');
+    await app.dataSource.query('DROP FUNCTION mfa_audit_fail()');
+    await app.dataSource.query('DROP TABLE mfa_audit_fail_types');
+  });
+
+  /** Runs `flow` with the insert of `type` refused: it must answer 503; then the insert is allowed again. */
+  async function refusing(type: string, flow: () => Promise<request.Response>): Promise<void> {
+    await app.dataSource.query('INSERT INTO mfa_audit_fail_types (type) VALUES ($1)', [type]);
+    try {
+      expectError(await flow(), 503, 'database_unavailable');
+    } finally {
+      await app.dataSource.query('DELETE FROM mfa_audit_fail_types');
+    }
+  }
+
+  const templates = async (userId: string) => (await mails(userId)).map((mail) => mail.template).filter((template) => template !== 'verify_email');
+
+  it('enable: TOTP stays off (users.mfa_enabled too), no notice, and the same code then enables', async () => {
+    const user = await register(app);
+    const { body } = await authed(app, 'post', '/auth/mfa/totp/setup', user.accessToken).expect(200);
+    const code = nextCode(body.secret);
+    await refusing('mfa.enabled', () => authed(app, 'post', '/auth/mfa/totp/enable', user.accessToken).send({ code }));
+    expect((await authed(app, 'get', '/users/me', user.accessToken).expect(200)).body.mfaEnabled).toBe(false);
+    expect(await templates(user.user.id)).toEqual([]);
+    await request(app.url).post('/auth/login').send({ email: user.email, password: user.password }).expect(200);
+    await authed(app, 'post', '/auth/mfa/totp/enable', user.accessToken).send({ code }).expect(200);
+  });
+
+  it('disable and new recovery codes: MFA and the earlier codes stay', async () => {
+    const user = await mfaUser();
+    const session = await loginAal2(user);
+    await refusing('mfa.disabled', () => authed(app, 'delete', '/auth/mfa/totp', session.accessToken).send({ currentPassword: GOOD_PASSWORD }));
+    await refusing('mfa.recovery_codes_regenerated', () =>
+      authed(app, 'post', '/auth/mfa/recovery-codes', session.accessToken).send({ currentPassword: GOOD_PASSWORD }),
+    );
+    expect((await authed(app, 'get', '/users/me', session.accessToken).expect(200)).body.mfaEnabled).toBe(true);
+    expect(await templates(user.user.id)).toEqual(['mfa_enabled']);
+    await verify({ mfaToken: await mfaToken(user), recoveryCode: user.recoveryCodes[0] }).expect(200);
+  });
+
+  it('the second step: neither the mfaToken nor the code (nor a recovery code) is spent, and no session opens', async () => {
+    const user = await mfaUser();
+    const token = await mfaToken(user);
+    const code = nextCode(user.secret);
+    const sessions = await sessionCount(user.user.id);
+    await refusing('user.login_succeeded', () => verify({ mfaToken: token, code }));
+    await refusing('mfa.recovery_code_used', () => verify({ mfaToken: token, recoveryCode: user.recoveryCodes[0] }));
+    expect(await sessionCount(user.user.id)).toBe(sessions);
+    await verify({ mfaToken: token, code }).expect(200);
+    await verify({ mfaToken: await mfaToken(user), recoveryCode: user.recoveryCodes[0] }).expect(200);
+  });
+
+  it('passkeys: a registration stores nothing and mails nothing; a removal leaves the passkey', async () => {
+    const user = await register(app);
+    const options = await authed(app, 'post', '/auth/passkeys/register/options', user.accessToken).expect(200);
+    const authenticator = new SoftwareAuthenticator(ORIGIN);
+    await refusing('passkey.registered', () => authed(app, 'post', '/auth/passkeys/register', user.accessToken).send({ response: authenticator.register(options.body) }));
+    expect((await authed(app, 'get', '/users/me/passkeys', user.accessToken).expect(200)).body).toEqual([]);
+    expect(await templates(user.user.id)).toEqual([]);
+
+    const again = await authed(app, 'post', '/auth/passkeys/register/options', user.accessToken).expect(200);
+    const { body: passkey } = await authed(app, 'post', '/auth/passkeys/register', user.accessToken).send({ response: authenticator.register(again.body) }).expect(201);
+    await refusing('passkey.removed', () => authed(app, 'delete', `/users/me/passkeys/${passkey.id}`, user.accessToken));
+    expect((await authed(app, 'get', '/users/me/passkeys', user.accessToken).expect(200)).body).toHaveLength(1);
+  });
+});
+
 describe('with AUTH_COOKIES=true and a small per-IP limit', () => {
   let cookieApp: TestApp;
 
