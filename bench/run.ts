@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { auditLoginStep } from './audit-login';
 import { GuardMicro, guardMicroseconds } from './guard-micro';
 
 const ROOT = join(__dirname, '..', '..');
@@ -224,6 +225,7 @@ async function main() {
     rmSync(dataDir, { recursive: true, force: true });
     await database?.drop();
   }
+  await auditLoginStep(); // its own service processes, once the others have stopped; adds auditLogin to results.json
 }
 
 /** Time from spawning the process to the first 200 from /health. */
