@@ -5,7 +5,7 @@ import { UsersService } from '../src/users/users.service';
 import { authed, GOOD_PASSWORD, register, Registered, uniqueEmail } from './support/api';
 import { contractShapes } from './support/contract';
 import { decodeJwt } from './support/jwt';
-import { startApp, TestApp } from './support/test-app';
+import { startApp, TestApp, usingPostgres } from './support/test-app';
 
 /**
  * The admins' routes (GET /users/:id, disable, enable, DELETE /users/:id/sessions,
@@ -150,6 +150,34 @@ describe('the admin routes', () => {
       ]);
       await authed(app, 'post', `/users/${dave.user.id}/disable`, admin.accessToken).expect(200);
       expect(await sql(app, 'SELECT id FROM mfa_challenges WHERE user_id = $1', [dave.user.id])).toEqual([]);
+    });
+
+    it('a login racing the disabling never keeps a session: it waits for the disabling and then answers 403 account_disabled', async () => {
+      const ivan = await register(app);
+      // The disabling's transaction holds the row (as AdminService.disable does) while the login comes in.
+      const disabling = app.dataSource.createQueryRunner();
+      await disabling.connect();
+      await disabling.startTransaction();
+      try {
+        await disabling.query('SELECT id FROM users WHERE id = $1 FOR UPDATE', [ivan.user.id]);
+        await disabling.query('UPDATE users SET disabled_at = now() WHERE id = $1', [ivan.user.id]);
+        await disabling.query(`UPDATE sessions SET revoked_at = now(), revoked_reason = 'user_disabled' WHERE user_id = $1 AND revoked_at IS NULL`, [ivan.user.id]);
+        const racing = login(app, ivan.email, GOOD_PASSWORD).then((response) => response);
+        if (usingPostgres()) {
+          // The login read the account before the change, checked the password, and now waits on the row's lock.
+          // (PGlite has one connection: there the login's first query waits for this transaction.)
+          const waiting = async () =>
+            (await sql<{ n: number }>(app, `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`))[0].n;
+          while ((await waiting()) === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        await disabling.commitTransaction();
+        await disabling.release(); // on PGlite, the one connection goes back to the login
+        expectError(await racing, 403, 'account_disabled');
+      } finally {
+        if (disabling.isTransactionActive) await disabling.rollbackTransaction();
+        if (!disabling.isReleased) await disabling.release();
+      }
+      expect(await sql(app, 'SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL', [ivan.user.id])).toEqual([]);
     });
 
     it('answers 403 forbidden to an admin disabling or enabling their own account, and changes nothing', async () => {
