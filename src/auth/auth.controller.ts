@@ -51,11 +51,12 @@ export class AuthController {
   @UseGuards(ClientRateLimitGuard)
   @Post('register')
   @Header('Cache-Control', 'no-store')
-  @ApiOperation({ summary: 'Create an account and open a session' })
+  @ApiOperation({ summary: 'Create an account and open a session (with EMAIL_VERIFICATION=required: the account only, as { user })' })
   @ApiCreatedResponse({ type: TokenResponse })
   @ApiErrors({ 400: 'validation_failed: an invalid email, or a password outside the policy' }, 409, 429)
   async register(@Body() body: RegisterDto, @Client() client: ClientInfo, @Res({ passthrough: true }) reply: FastifyReply) {
-    return this.withCookie(reply, await this.auth.register(body, client));
+    const registered = await this.auth.register(body, client);
+    return 'accessToken' in registered ? this.withCookie(reply, registered) : registered;
   }
 
   /** Throttled before the credentials are checked, so failed attempts count too. */

@@ -3,6 +3,7 @@ import { ConfigModule } from '@nestjs/config';
 import { APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { MfaModule } from '../mfa/mfa.module';
+import { AccountEmailModule } from '../account-email/account-email.module';
 import { TokensModule } from '../tokens/tokens.module';
 import { UsersModule } from '../users/users.module';
 import { appConfig } from '../config/app.config';
@@ -27,6 +28,7 @@ import { MfaLoginService } from './mfa-login.service';
     ConfigModule.forFeature(appConfig), // CORS_ORIGINS: the sites a cookie-carried refresh may come from
     RateLimitModule,
     MfaModule, // the login's second step and passkey logins
+    AccountEmailModule, // registration's verification link, login's email_not_verified, and the email routes
   ],
   controllers: [AuthController, MfaLoginController],
   providers: [

@@ -16,6 +16,8 @@ import type { RegisterDto } from './dto/register.dto';
 import type { TokenResponse } from './dto/token.response';
 import { CredentialBackoffService, loginSubject } from '../rate-limit/credential-backoff.service';
 import { MfaChallengeService } from '../mfa/mfa-challenge.service';
+import { EmailVerificationService } from '../account-email/email-verification.service';
+import type { RegisteredResponse } from './dto/registered.response';
 
 const PASSWORD_ONLY: SessionAssurance = { amr: ['pwd'], aal: 1 };
 
@@ -31,6 +33,7 @@ export class AuthService {
     private readonly mfaChallenges: MfaChallengeService,
     private readonly audit: AuditService,
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly emailVerification: EmailVerificationService,
   ) {}
 
   get refreshTokenLifetimeSeconds(): number {
@@ -38,10 +41,17 @@ export class AuthService {
   }
 
   /** The account, its first session and `user.registered`: one transaction, opened once the password is hashed. */
-  async register(input: RegisterDto, client: ClientInfo): Promise<TokenResponse> {
+  async register(input: RegisterDto, client: ClientInfo): Promise<TokenResponse | RegisteredResponse> {
     const prepared = await this.users.prepare(input);
     return this.dataSource.transaction(async (manager) => {
       const user = await this.users.insert(prepared, manager);
+      // The verification link's token and outbox row commit with the account, or neither does.
+      await this.emailVerification.onRegistered(user, manager);
+      if (this.emailVerification.required) {
+        // No session before the address is verified (login answers email_not_verified until then).
+        await this.audit.record({ type: 'user.registered', userId: user.id, actorId: user.id, client }, manager);
+        return { user: toUserResponse(user) };
+      }
       const { sessionId, refreshToken } = await this.refreshTokens.openSession(user.id, client, PASSWORD_ONLY, manager);
       await this.audit.record({ type: 'user.registered', userId: user.id, actorId: user.id, client, data: { sessionId } }, manager);
       return this.tokenResponse(user, { id: sessionId, ...PASSWORD_ONLY }, refreshToken);
@@ -81,6 +91,9 @@ export class AuthService {
     if (user.disabledAt !== null) {
       await this.loginFailed(user.id, client, 'account_disabled');
       throw accountDisabled();
+    }
+    if (this.emailVerification.required && user.emailVerifiedAt === null) {
+      throw new ApiError(403, 'email_not_verified', 'Verify your email address first: open the link sent to it, or ask for a new one');
     }
     if (user.mfaEnabled) throw await this.mfaRequired(user);
     return this.openSession(user, client);

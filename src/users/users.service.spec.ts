@@ -19,6 +19,8 @@ import { buildDataSourceOptions } from '../database/data-source-options';
 import { RefreshToken } from '../tokens/refresh-token.entity';
 import { Session } from '../tokens/session.entity';
 import { MetricsService } from '../metrics/metrics.service';
+import { appConfig } from '../config/app.config';
+import { MailService } from '../mail/mail.service';
 import { RefreshTokensService } from '../tokens/refresh-tokens.service';
 import { tokensConfig, TokensConfig } from '../tokens/tokens.config';
 import { PasswordService } from './password.service';
@@ -73,6 +75,8 @@ async function setUp(admin?: UsersConfig['admin']): Promise<Context> {
       RefreshTokensService, // a dependency of UsersService (password change revokes sessions)
       RevocationService, // tells the instances, in the transaction of the change
       MetricsService,
+      MailService, // a password change queues its notice in its transaction
+      { provide: appConfig.KEY, useValue: { appUrl: 'http://localhost:3000' } },
       { provide: databaseConfig.KEY, useValue: { url: undefined, listenUrl: undefined, dataDir } },
       { provide: secretsConfig.KEY, useValue: { refreshTokenKey: randomBytes(32), mfaEncryptionKey: randomBytes(32) } },
       { provide: usersConfig.KEY, useValue: config },

@@ -5,6 +5,8 @@ import { AuditService } from '../audit';
 import { ApiError } from '../common/api-error';
 import { normaliseEmail } from '../common/email';
 import { findPage, Page, PageQuery } from '../common/pagination';
+import { MailService } from '../mail/mail.service';
+import { noticeOf } from '../mail/mail-templates';
 import { ConfigError } from '../config/env';
 import { isUniqueViolation } from '../database/database-errors';
 import { RefreshTokensService } from '../tokens/refresh-tokens.service';
@@ -33,6 +35,7 @@ export class UsersService implements OnApplicationBootstrap {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(usersConfig.KEY) private readonly config: UsersConfig,
     private readonly audit: AuditService,
+    private readonly mail: MailService,
   ) {}
 
   /** Creates the ADMIN_EMAIL account at start when it is missing. */
@@ -157,6 +160,10 @@ export class UsersService implements OnApplicationBootstrap {
     await this.dataSource.transaction(async (manager) => {
       await manager.update(User, { id: user.id }, { passwordHash });
       const ended = await this.refreshTokens.revoke({ userId: user.id }, 'password_changed', manager);
+      await this.mail.enqueue(
+        { to: user.email, template: 'password_changed', params: { ...noticeOf(client), displayName: user.displayName }, userId: user.id },
+        manager,
+      );
       await this.audit.record({ type: 'user.password_changed', userId: user.id, actorId: user.id, client, data: { sessionsEnded: ended.length } }, manager);
     });
   }
