@@ -78,7 +78,7 @@ export class AccountEmailService {
    */
   async resendVerification(email: string, answered: Answered): Promise<void> {
     const { allowed } = await this.addressLimit.take(email);
-    const user = await this.users.findByEmail(email);
+    const user = await this.accountOf(email);
     if (!allowed || !user || this.verification.mode === 'off') return;
     this.afterResponse.run('Resending a verification link', answered, () =>
       this.dataSource.transaction(async (manager) => {
@@ -95,7 +95,7 @@ export class AccountEmailService {
    */
   async forgotPassword(email: string, client: ClientInfo, answered: Answered): Promise<void> {
     const { allowed } = await this.addressLimit.take(email);
-    const user = await this.users.findByEmail(email);
+    const user = await this.accountOf(email);
     if (!allowed || !user) return;
     this.afterResponse.run('A password reset request', answered, () =>
       this.dataSource.transaction(async (manager) => {
@@ -225,6 +225,16 @@ export class AccountEmailService {
       if (isUniqueViolation(error)) throw emailTaken();
       throw error;
     }
+  }
+
+  /**
+   * The account of an address, as the routes that answer alike for every address look it
+   * up: one indexed read that returns a row or none, with nothing built from it, so that
+   * a hit costs what a miss costs. (A database that is down fails both alike: 503.)
+   */
+  private async accountOf(email: string): Promise<{ id: string } | undefined> {
+    const rows: Array<{ id: string }> = await this.dataSource.query('SELECT id FROM users WHERE email = $1', [normaliseEmail(email)]);
+    return rows[0];
   }
 
   /**
