@@ -13,6 +13,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { auditLoginStep } from './audit-login';
+import { forgotTiming } from './forgot-timing';
 import { GuardMicro, guardMicroseconds } from './guard-micro';
 
 const ROOT = join(__dirname, '..', '..');
@@ -226,6 +227,7 @@ async function main() {
     await database?.drop();
   }
   await auditLoginStep(); // its own service processes, once the others have stopped; adds auditLogin to results.json
+  await forgotTiming(startServer, log, process.env.DATABASE_URL ? () => temporaryPostgres(process.env.DATABASE_URL!) : undefined); // writes bench/forgot-timing.json
 }
 
 /** Time from spawning the process to the first 200 from /health. */
