@@ -1,15 +1,19 @@
-import { CanActivate, Controller, ExecutionContext, Get, Inject, Injectable, Module, UseGuards } from '@nestjs/common';
+import { CanActivate, Controller, ExecutionContext, Get, Inject, Injectable, Module, Param, ParseIntPipe, ParseUUIDPipe, Post, Query, UseGuards } from '@nestjs/common';
 import { AuthGuard, PassportStrategy } from '@nestjs/passport';
+import { randomUUID } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { ConfigModule } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
-import { Public } from '../src/common/auth';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Public, Role } from '../src/common/auth';
 import { bearerToken } from '../src/auth/bearer-token';
 import { userOf } from '../src/auth/strategies/jwt.strategy';
 import { AccessTokenService } from '../src/tokens/access-token.service';
+import { RefreshTokensService } from '../src/tokens/refresh-tokens.service';
 import { RevocationService } from '../src/tokens/revocation/revocation.service';
 import { tokensConfig, TokensConfig } from '../src/tokens/tokens.config';
 import { TokensModule } from '../src/tokens/tokens.module';
@@ -62,6 +66,43 @@ const collectGarbage = runInNewContext('gc') as () => void;
 
 @Controller('bench')
 class BenchController {
+  constructor(
+    private readonly accessTokens: AccessTokenService,
+    private readonly refreshTokens: RefreshTokensService,
+    private readonly revocations: RevocationService,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
+
+  /**
+   * A new session of this user and its access token, as a login opens them but without the
+   * bcrypt compare: the revocation-latency step needs a live token per trial.
+   */
+  @Public()
+  @Post('sessions/:userId')
+  async session(@Param('userId', ParseUUIDPipe) userId: string) {
+    const client = { userAgent: 'bench', ip: '127.0.0.1', requestId: 'bench' };
+    const { sessionId } = await this.refreshTokens.openSession(userId, client);
+    return { accessToken: this.accessTokens.sign({ id: userId, roles: [Role.User] }, { id: sessionId, amr: ['pwd'], aal: 1 }) };
+  }
+
+  /**
+   * Ends `count` sessions (random ids) through RevocationService.sessionsEnded, as every
+   * logout does, outside a transaction: this instance applies them at once (and, on
+   * PostgreSQL, sends them on the channel too), so that the guard runs with that many
+   * revoked sessions in its state. No rows: a logout-all of 100,000 real sessions took 5 to
+   * 15 s of the bench's time limit for the same state.
+   */
+  @Public()
+  @Post('revoked-sessions')
+  async revokedSessions(@Query('count', ParseIntPipe) count: number) {
+    // Flat strings, as ids come from the database or the channel: randomUUID() returns a rope
+    // of concatenations that takes about eight times the memory.
+    const ids = JSON.parse(JSON.stringify(Array.from({ length: count }, () => randomUUID()))) as string[];
+    const started = process.hrtime.bigint();
+    await this.revocations.sessionsEnded(ids, this.dataSource.manager);
+    return { applyMs: Number(process.hrtime.bigint() - started) / 1e6, state: this.revocations.size };
+  }
+
   @Public()
   @Get('public')
   open() {

@@ -11,10 +11,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
+import { channelLatency } from './channel-latency';
 import { auditLoginStep } from './audit-login';
 import { forgotTiming } from './forgot-timing';
 import { GuardMicro, guardMicroseconds } from './guard-micro';
+import { revocationStateMemory } from './revocation-memory';
 
 const ROOT = join(__dirname, '..', '..');
 const SERVER = join(__dirname, 'server.js');
@@ -29,9 +32,18 @@ const LOGIN_CONCURRENCY = 8;
 const BCRYPT_COST = 10; // the lowest cost production accepts
 const MEMORY_REQUESTS = 200_000;
 const JWT_SECRET = randomBytes(36).toString('base64url');
+// Production refuses to start without these two, and without SMTP_URL (a dummy: the bench sends no mail).
+const REFRESH_TOKEN_SECRET = randomBytes(32).toString('base64');
+const MFA_ENCRYPTION_KEY = randomBytes(32).toString('base64');
+/** Ended sessions in the bench service's revocation state while the guard is measured. */
+const REVOKED_SESSIONS = 100_000;
+/** Logout-alls on one instance, each timed to the first 401 on another. */
+const REVOCATION_TRIALS = Number(process.env.BENCH_REVOCATION_TRIALS ?? 200);
+const CHANNEL_MESSAGES = 1000;
 const PASSWORD = 'bench password that is long enough';
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const LOCAL_POSTGRES = 'postgres://postgres@127.0.0.1:5432/postgres';
+const LOCAL_REDIS = 'redis://127.0.0.1:6379';
 
 interface Server {
   process: ChildProcess;
@@ -56,7 +68,9 @@ interface EventLoopDelay {
   p99IntervalMs: number;
 }
 
-const log = (line: string) => process.stderr.write(`${line}\n`);
+const BENCH_STARTED = Date.now();
+/** Each step's line says when it began: the steps must keep the whole run short. */
+const log = (line: string) => process.stderr.write(`[${Math.round((Date.now() - BENCH_STARTED) / 1000)} s] ${line}\n`);
 
 async function main() {
   const started = Date.now();
@@ -64,6 +78,9 @@ async function main() {
 
   log('the guard in isolation…');
   const isolated = isolatedGuard();
+
+  log('the revocation state\'s memory for 100,000 ended sessions…');
+  const stateMemory = revocationStateMemory(REVOKED_SESSIONS);
 
   log('start-up timings…');
   const startup = await startupTimings();
@@ -73,6 +90,9 @@ async function main() {
   try {
     const token = await loginToken(server.url);
     const bearer = { authorization: `Bearer ${token}` };
+
+    log('100,000 ended sessions into the service\'s revocation state…');
+    const revoked = await revokeSessions(server, REVOKED_SESSIONS);
 
     log('warming up…');
     await load(server, { path: '/bench/protected', headers: bearer, amount: 100_000 });
@@ -137,6 +157,17 @@ async function main() {
     log('refresh rotation…');
     const refresh = await refreshLoad(server);
 
+    log(`revocation across two instances on PostgreSQL (${REVOCATION_TRIALS} logout-alls)…`);
+    const propagation = await revocationPropagation();
+
+    log('the channel: NOTIFY → LISTEN against PUBLISH → SUBSCRIBE…');
+    const channel = await channelLatency(process.env.DATABASE_URL ?? LOCAL_POSTGRES, process.env.REDIS_URL ?? LOCAL_REDIS, CHANNEL_MESSAGES).catch(
+      (error: unknown) => {
+        log(`  skipped: ${(error as Error).message}`);
+        return null;
+      },
+    );
+
     const results = {
       when: new Date().toISOString(),
       machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
@@ -164,6 +195,8 @@ async function main() {
         jwtServiceVerifyUsPerCall: isolated.jwtServiceVerifyUs,
         // The load test presents one token throughout: after its first request, the hit path.
         tokenCacheSize: Number(process.env.ACCESS_TOKEN_CACHE_SIZE ?? 10_000),
+        // Every request also asks the revocation state, which holds this many ended sessions.
+        revokedSessionsInState: revoked.state.sessions,
         // The middle half of the rounds' differences: how far the machine moved them.
         cpuUsPerRequestQuartiles: [round(quantile(guardCpus, 0.25), 1), round(quantile(guardCpus, 0.75), 1)],
         rounds: rounds.map((r) => ({
@@ -216,6 +249,16 @@ async function main() {
         measuredAfter: 'a full GC in the service process',
         goal: { growthUnder: 0.1 },
       },
+      revocation: {
+        // A logout-all on one instance, then requests to the other until the first 401.
+        propagation,
+        goal: { p99MsUnder: 100 },
+        // RevocationState in the harness: heap after a full GC, before and after applying them.
+        stateMemory,
+        // The bench service: REVOKED_SESSIONS ended through RevocationService before the guard rounds, and its heap's growth.
+        serviceState: revoked,
+        channel,
+      },
       startup,
       elapsedSeconds: round((Date.now() - started) / 1000, 1),
     };
@@ -228,6 +271,98 @@ async function main() {
   }
   await auditLoginStep(); // its own service processes, once the others have stopped; adds auditLogin to results.json
   await forgotTiming(startServer, log, process.env.DATABASE_URL ? () => temporaryPostgres(process.env.DATABASE_URL!) : undefined); // writes bench/forgot-timing.json
+}
+
+/**
+ * Ends `count` sessions in the service's RevocationService (/bench/revoked-sessions): the
+ * guard's state then holds them while it is measured. Also the service's heap after a full
+ * GC before and after.
+ */
+async function revokeSessions(server: Server, count: number) {
+  const before = await settledMemory(server);
+  const revoked = await fetch(`${server.url}/bench/revoked-sessions?count=${count}`, { method: 'POST' });
+  if (revoked.status !== 201) throw new Error(`revoking ${count} sessions failed: ${revoked.status} ${await revoked.text()}`);
+  const { applyMs, state } = (await revoked.json()) as { applyMs: number; state: { sessions: number; users: number } };
+  const after = await settledMemory(server);
+  if (state.sessions < count) throw new Error(`the service's revocation state holds ${state.sessions} sessions, not ${count}`);
+  return { sessions: count, applyMs: round(applyMs), state, heapGrowthMb: round((after.heapUsed - before.heapUsed) / 2 ** 20, 1) };
+}
+
+/**
+ * Two service processes on one PostgreSQL database. Each trial: a new session of one user on
+ * the first (/bench/sessions, no bcrypt), its token accepted by the second, then
+ * `POST /auth/logout-all` on the first while this process asks the second again and again
+ * (one request at a time) until it answers 401 token_revoked. The figure is the time from
+ * sending the logout-all to that 401; the logout-all's own round trip is beside it.
+ */
+async function revocationPropagation() {
+  const database = await temporaryPostgres(process.env.DATABASE_URL ?? LOCAL_POSTGRES).catch(() => undefined);
+  if (!database) return null;
+  const dirs = [mkdtempSync(join(tmpdir(), 'bench-a-')), mkdtempSync(join(tmpdir(), 'bench-b-'))];
+  const servers: Server[] = [];
+  try {
+    // One after the other: the first migrates the new database.
+    for (const dir of dirs) servers.push(await startServer({ DATABASE_URL: database.url, DATA_DIR: dir }));
+    const [first, second] = servers;
+    const registered = await fetch(`${first.url}/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'propagation@example.com', password: PASSWORD }),
+    });
+    if (registered.status !== 201) throw new Error(`register failed: ${registered.status}`);
+    const { user } = (await registered.json()) as { user: { id: string } };
+    const toFirst401: number[] = [];
+    const logoutAll: number[] = [];
+    const after204: number[] = [];
+    let polls = 0;
+    for (let trial = 0; trial < REVOCATION_TRIALS; trial += 1) {
+      const minted = await fetch(`${first.url}/bench/sessions/${user.id}`, { method: 'POST' });
+      const { accessToken } = (await minted.json()) as { accessToken: string };
+      const headers = { authorization: `Bearer ${accessToken}` };
+      const accepted = await fetch(`${second.url}/bench/protected`, { headers });
+      await accepted.arrayBuffer();
+      if (accepted.status !== 200) throw new Error(`the second instance refused a new token: ${accepted.status}`);
+      const sent = performance.now();
+      const loggedOut = fetch(`${first.url}/auth/logout-all`, { method: 'POST', headers }).then(async (response) => {
+        await response.arrayBuffer();
+        if (response.status !== 204) throw new Error(`logout-all answered ${response.status}`);
+        return performance.now();
+      });
+      let refused = 0;
+      while (refused === 0) {
+        const response = await fetch(`${second.url}/bench/protected`, { headers });
+        const body = await response.text();
+        polls += 1;
+        if (response.status === 401) {
+          if (!body.includes('token_revoked')) throw new Error(`the second instance answered 401 ${body}`);
+          refused = performance.now();
+        } else if (performance.now() - sent > 10_000) {
+          throw new Error('the second instance still accepted the token 10 s after the logout-all');
+        }
+      }
+      const answered = await loggedOut;
+      toFirst401.push(refused - sent);
+      logoutAll.push(answered - sent);
+      after204.push(Math.max(0, refused - answered));
+    }
+    return {
+      trials: REVOCATION_TRIALS,
+      p50Ms: round(quantile(toFirst401, 0.5), 1),
+      p99Ms: round(quantile(toFirst401, 0.99), 1),
+      maxMs: round(Math.max(...toFirst401), 1),
+      logoutAllP50Ms: round(quantile(logoutAll, 0.5), 1),
+      logoutAllP99Ms: round(quantile(logoutAll, 0.99), 1),
+      // How long after the logout-all's 204 reached this process the second still accepted the token (0: refused by then).
+      after204P50Ms: round(quantile(after204, 0.5), 1),
+      after204P99Ms: round(quantile(after204, 0.99), 1),
+      refusedBy204: round(after204.filter((ms) => ms === 0).length / REVOCATION_TRIALS, 3),
+      pollsPerTrial: round(polls / REVOCATION_TRIALS, 1),
+    };
+  } finally {
+    for (const server of servers) await server.stop();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    await database.drop();
+  }
 }
 
 /** Time from spawning the process to the first 200 from /health. */
@@ -272,6 +407,10 @@ async function startServer(env: Record<string, string>): Promise<Server> {
       BCRYPT_COST: String(BCRYPT_COST),
       AUTH_RATE_LIMIT: '1000000',
       LOGIN_BACKOFF_THRESHOLD: '1000',
+      REFRESH_TOKEN_SECRET,
+      MFA_ENCRYPTION_KEY,
+      SMTP_URL: 'smtp://127.0.0.1:2525',
+      EMAIL_VERIFICATION: 'off', // no mail queued, so no worker retrying against the dummy server
       ...env,
     },
   });
@@ -462,12 +601,16 @@ function printTable(r: any) {
     ['1. guard: CPU µs per request', `${r.guard.cpuUsPerRequest} (${r.guard.protectedCpuUsPerRequest} − ${r.guard.publicCpuUsPerRequest}; middle half of ${r.settings.guardRounds} rounds ${r.guard.cpuUsPerRequestQuartiles.join(' to ')})`, `≤ 15: ${mark(r.guard.cpuUsPerRequest <= 15)}`],
     ['1. guard without the cache', `${r.guard.uncachedRatio} of public, ${r.guard.uncachedCpuUsPerRequest} µs CPU a request; through Passport ${r.guard.passportRatio}, ${r.guard.passportCpuUsPerRequest} µs`, 'reported'],
     ['1. guard alone, µs per call', `${r.guard.isolatedUsPerCall} remembered token, ${r.guard.isolatedUncachedUsPerCall} full verification (verify ${r.guard.verifyUsPerCall}, JwtService.verify ${r.guard.jwtServiceVerifyUsPerCall})`, 'reported'],
+    ['1. guard state: ended sessions', `${r.guard.revokedSessionsInState} (applied in ${r.revocation.serviceState.applyMs} ms; service heap +${r.revocation.serviceState.heapGrowthMb} MB)`, 'reported'],
     ['2. ours / usual recipe req/s', `${r.recipe.ratio} (recipe ${r.recipe.recipeRps}, ${r.recipe.recipeToPublicRatio} of public)`, 'reported'],
     ['3. logins / raw bcrypt per s', `${r.login.ratio} (${r.login.loginsPerSecond} / ${r.login.bcryptComparesPerSecond})`, `≥ 0.90: ${mark(r.login.ratio >= 0.9)}`],
     ['4. refresh rotations', `${r.refresh.rps}/s, p50 ${r.refresh.p50Ms} ms, p99 ${r.refresh.p99Ms} ms, ${r.refresh.ratioToPublic} of public`, 'reported'],
     ['5. event loop p99 under login', `${r.eventLoop.p99Ms} ms late (ticks of a ${r.eventLoop.resolutionMs} ms timer: p99 ${r.eventLoop.p99IntervalMs} ms apart)`, `< 20 ms: ${mark(r.eventLoop.p99Ms < 20)}`],
     ['6. RSS growth, 200k requests', `${(r.memory.growth * 100).toFixed(1)}% (${r.memory.rssAfterWarmupMb} → ${r.memory.rssAfterMb} MB)`, `< 10%: ${mark(r.memory.growth < 0.1)}`],
     ['7. start-up to first /health 200', `new PGlite ${r.startup.newPgliteMs} ms, existing ${r.startup.existingPgliteMs} ms, PostgreSQL ${r.startup.postgresMs ?? 'n/a'} ms`, 'reported'],
+    ['9. logout-all on A → first 401 on B', r.revocation.propagation ? `p50 ${r.revocation.propagation.p50Ms} ms, p99 ${r.revocation.propagation.p99Ms} ms over ${r.revocation.propagation.trials} (the logout-all's own round trip p50 ${r.revocation.propagation.logoutAllP50Ms}, p99 ${r.revocation.propagation.logoutAllP99Ms} ms; after its 204, p99 ${r.revocation.propagation.after204P99Ms} ms)` : 'n/a (no PostgreSQL)', r.revocation.propagation ? `p99 < 100 ms: ${mark(r.revocation.propagation.p99Ms < 100)}` : 'not measured'],
+    ['10. revocation state, 100k sessions', `${round(r.revocation.stateMemory.heapBytes / 2 ** 20, 1)} MB of heap (${r.revocation.stateMemory.bytesPerSession} B a session)`, 'reported'],
+    ['11. channel p50 / p99 (ms)', r.revocation.channel ? `NOTIFY ${r.revocation.channel.postgresNotify.p50Ms} / ${r.revocation.channel.postgresNotify.p99Ms}, in a transaction from COMMIT ${r.revocation.channel.postgresNotifyInTransaction.p50Ms} / ${r.revocation.channel.postgresNotifyInTransaction.p99Ms}, Redis PUBLISH ${r.revocation.channel.redisPublish.p50Ms} / ${r.revocation.channel.redisPublish.p99Ms}` : 'n/a', 'reported'],
   ];
   const width = Math.max(...rows.map((row) => row[0].length));
   console.log(`\nbenchmark on ${r.database}, ${r.machine.cpus} cores, ${r.machine.node}, ${r.elapsedSeconds} s\n`);
