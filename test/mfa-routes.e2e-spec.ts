@@ -1,4 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { simpleParser } from 'mailparser';
 import { Secret, TOTP } from 'otpauth';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,6 +98,28 @@ async function mails(userId: string): Promise<Array<{ to: string; template: stri
   return app.dataSource.query('SELECT "to", template FROM mail_outbox WHERE user_id = $1 ORDER BY created_at', [userId]);
 }
 
+/**
+ * The token of the reset link mailed to the user: without SMTP_URL the worker writes each
+ * message as an .eml file under DATA_DIR/mail, named with its outbox id.
+ */
+async function resetToken(userId: string): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const [row]: Array<{ id: string }> = await app.dataSource.query(
+      `SELECT id FROM mail_outbox WHERE user_id = $1 AND template = 'reset_password' AND status = 'sent'`,
+      [userId],
+    );
+    if (row) {
+      const directory = join(app.dataDir, 'mail');
+      const file = readdirSync(directory).find((name) => name.includes(row.id));
+      const text = (await simpleParser(readFileSync(join(directory, file!)))).text ?? '';
+      return /\/reset-password\?token=([A-Za-z0-9_-]+)/.exec(text)![1];
+    }
+    if (Date.now() > deadline) throw new Error('no reset link was sent');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 async function sessionCount(userId: string): Promise<number> {
   const [row] = await app.dataSource.query('SELECT count(*)::int AS n FROM sessions WHERE user_id = $1', [userId]);
   return row.n;
@@ -164,6 +189,7 @@ describe('the login challenge', () => {
       mfaToken: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
       methods: ['totp', 'recovery_code'],
     });
+    expect(response.headers['cache-control']).toBe('no-store'); // the mfaToken is a credential for 5 minutes
     expect(await sessionCount(user.user.id)).toBe(before);
     expect(await events(user.user.id, 'user.login_succeeded')).toEqual([]);
 
@@ -351,8 +377,19 @@ describe('turning MFA off', () => {
     await backoff.recordSuccess(currentPasswordSubject(user.user.id));
   });
 
+  it('a password reset leaves MFA on: the new password still gets 403 mfa_required, and only a code opens a session', async () => {
+    const user = await mfaUser();
+    await request(app.url).post('/auth/password/forgot').send({ email: user.email }).expect(202);
+    const token = await resetToken(user.user.id);
+    await request(app.url).post('/auth/password/reset').send({ token, newPassword: 'a brand new passphrase' }).expect(204);
+    expect(await events(user.user.id, 'mfa.disabled')).toEqual([]);
+    const challenge = await mfaToken({ email: user.email, password: 'a brand new passphrase' });
+    const session = await verify({ mfaToken: challenge, code: nextCode(user.secret) }).expect(200);
+    expect(session.body.user.mfaEnabled).toBe(true);
+    expect(claims(session.body.accessToken)).toMatchObject({ amr: ['pwd', 'otp'], aal: 2 });
+  });
+
   it('a password change leaves MFA on', async () => {
-    // (POST /auth/password/reset is the email issue's; the change route sets the password the same way.)
     const user = await mfaUser();
     await authed(app, 'post', '/users/me/password', user.accessToken).send({ currentPassword: GOOD_PASSWORD, newPassword: 'another good passphrase' }).expect(204);
     const token = await mfaToken({ email: user.email, password: 'another good passphrase' });
