@@ -30,6 +30,8 @@ const SUBJECT = {
 
 const LINK_PATH = { verify: '/verify-email', reset: '/reset-password', confirm: '/confirm-email-change' } as const;
 
+const ADMIN = { email: `admin.${process.pid}@example.com`, password: 'the admin passphrase 1' };
+
 let smtp: TestSmtpServer;
 
 beforeAll(async () => {
@@ -101,7 +103,7 @@ describe('with EMAIL_VERIFICATION=optional (the default)', () => {
   let app: TestApp;
 
   beforeAll(async () => {
-    app = await startApp({ SMTP_URL: smtp.url, EMAIL_RATE_LIMIT: '3', ...QUICK_MAIL });
+    app = await startApp({ SMTP_URL: smtp.url, EMAIL_RATE_LIMIT: '3', ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, ...QUICK_MAIL });
   });
 
   afterAll(async () => {
@@ -343,6 +345,25 @@ describe('with EMAIL_VERIFICATION=optional (the default)', () => {
       for (const body of [{ token }, { newPassword: NEW_PASSWORD }, { token, newPassword: 5 }]) {
         expect((await post(app, '/auth/password/reset', body).expect(400)).body.code).toBe('validation_failed');
       }
+    });
+
+    it('disabling an account (POST /users/:id/disable) spends every link it was mailed', async () => {
+      const user = await register(app);
+      const verifyToken = linkToken((await mailTo(user.email, SUBJECT.verify))[0], LINK_PATH.verify);
+      await post(app, '/auth/password/forgot', { email: user.email }).expect(202);
+      const resetToken = linkToken((await mailTo(user.email, SUBJECT.reset))[0], LINK_PATH.reset);
+      const admin = await post(app, '/auth/login', ADMIN).expect(200);
+      await authed(app, 'post', `/users/${user.user.id}/disable`, admin.body.accessToken).expect(200);
+
+      const [{ live }]: Array<{ live: number }> = await app.dataSource.query(
+        'SELECT count(*)::int AS live FROM email_tokens WHERE user_id = $1 AND used_at IS NULL',
+        [user.user.id],
+      );
+      expect(live).toBe(0);
+      // Enabled again, the old links still do nothing: they were spent, not merely refused.
+      await authed(app, 'post', `/users/${user.user.id}/enable`, admin.body.accessToken).expect(200);
+      expect((await post(app, '/auth/password/reset', { token: resetToken, newPassword: NEW_PASSWORD }).expect(400)).body.code).toBe('reset_token_invalid');
+      expect((await post(app, '/auth/email/verify', { token: verifyToken }).expect(400)).body.code).toBe('verification_token_invalid');
     });
 
     it('reset: of concurrent resets with one link exactly one succeeds', async () => {
