@@ -49,6 +49,12 @@ const ROUTES: Route[] = (
     ['post', '/users/me/password', ['currentPassword', 'newPassword']],
     ['get', '/users', []],
     ['patch', '/users/:id/roles', ['roles']],
+    ['post', '/auth/email/verify', ['token']],
+    ['post', '/auth/email/verify/resend', ['email']],
+    ['post', '/auth/password/forgot', ['email']],
+    ['post', '/auth/password/reset', ['token', 'newPassword']],
+    ['post', '/users/me/email', ['newEmail', 'currentPassword']],
+    ['post', '/users/me/email/confirm', ['token']],
     ['get', '/health', []],
   ] as Array<[Method, string, string[]]>
 ).map(([method, template, keys]) => ({
