@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { createSecretKey, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Logger, Provider } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { Test, TestingModule } from '@nestjs/testing';
@@ -33,29 +33,17 @@ import { RefreshToken } from '../tokens/refresh-token.entity';
 import { RefreshTokensService } from '../tokens/refresh-tokens.service';
 import { RevocationService } from '../tokens/revocation/revocation.service';
 import { Session } from '../tokens/session.entity';
-import { tokensConfig, TokensConfig } from '../tokens/tokens.config';
+import { tokensConfig } from '../tokens/tokens.config';
 import { PasswordService } from '../users/password.service';
 import { User } from '../users/user.entity';
 import { usersConfig, UsersConfig } from '../users/users.config';
 import { UsersService } from '../users/users.service';
 import { AuthService } from './auth.service';
+import { specTokensConfig } from '../../test/support/tokens-config';
 
 const PASSWORD = 'correct horse battery staple';
 const CLIENT: ClientInfo = { userAgent: 'spec-agent/1.0', ip: '192.0.2.10', requestId: 'req-1' };
-const SIGNING_KEY = createSecretKey(Buffer.alloc(32, 7));
-const TOKENS: TokensConfig = {
-  algorithm: 'HS256',
-  signingKey: SIGNING_KEY,
-  signingKid: 'test',
-  verificationKeys: new Map([['test', SIGNING_KEY]]),
-  publicJwks: [],
-  issuer: 'auth-service',
-  audience: 'api',
-  accessTtlSeconds: 900,
-  verifiedCacheSize: 0,
-  refreshTtlSeconds: 86400,
-  refreshReuseIntervalSeconds: 10,
-};
+const TOKENS = specTokensConfig();
 const USERS: UsersConfig = { bcryptCost: 4, bcryptConcurrency: 2, admin: undefined, passwordPolicy: { minLength: 8, maxLength: 128, rejectCommon: true } };
 const BACKOFF_THRESHOLD = 3;
 const RATE_LIMIT = {

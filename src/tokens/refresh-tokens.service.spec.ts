@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { createHash, createHmac, createSecretKey, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -16,29 +16,12 @@ import { RefreshToken } from './refresh-token.entity';
 import { RefreshTokensService } from './refresh-tokens.service';
 import { RevocationService } from './revocation/revocation.service';
 import { Session } from './session.entity';
-import { CLOCK_TOLERANCE_SECONDS, tokensConfig, TokensConfig } from './tokens.config';
+import { CLOCK_TOLERANCE_SECONDS, tokensConfig } from './tokens.config';
+import { specTokensConfig } from '../../test/support/tokens-config';
 
-const SIGNING_KEY = createSecretKey(Buffer.alloc(32, 1));
-const ACCESS_TTL = 900;
-const REFRESH_TTL = 86400;
 const CLIENT: ClientInfo = { userAgent: 'spec-agent/1.0', ip: '192.0.2.10', requestId: 'req-1' };
 const OTHER_CLIENT: ClientInfo = { userAgent: 'spec-agent/2.0', ip: '192.0.2.20', requestId: 'req-2' };
-
-function tokensSlice(refreshReuseIntervalSeconds: number): TokensConfig {
-  return {
-    algorithm: 'HS256',
-    signingKey: SIGNING_KEY,
-    signingKid: 'test',
-    verificationKeys: new Map([['test', SIGNING_KEY]]),
-    publicJwks: [],
-    issuer: 'auth-service',
-    audience: 'api',
-    accessTtlSeconds: ACCESS_TTL,
-    verifiedCacheSize: 0,
-    refreshTtlSeconds: REFRESH_TTL,
-    refreshReuseIntervalSeconds,
-  };
-}
+const { accessTtlSeconds: ACCESS_TTL, refreshTtlSeconds: REFRESH_TTL } = specTokensConfig();
 
 const pglite = useMigratedPglite('refresh-tokens-service');
 
@@ -69,7 +52,7 @@ async function setUp({ reuseInterval = 10 } = {}): Promise<Context> {
       RefreshTokensService,
       RevocationService,
       MetricsService,
-      { provide: tokensConfig.KEY, useValue: tokensSlice(reuseInterval) },
+      { provide: tokensConfig.KEY, useValue: specTokensConfig({ refreshReuseIntervalSeconds: reuseInterval }) },
       { provide: secretsConfig.KEY, useValue: { refreshTokenKey, mfaEncryptionKey: randomBytes(32) } },
       { provide: databaseConfig.KEY, useValue: { url: undefined, listenUrl: undefined, dataDir } },
     ],

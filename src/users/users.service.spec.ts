@@ -2,7 +2,7 @@ import { secretsConfig } from '../config/secrets.config';
 import { databaseConfig } from '../database/database.config';
 import { RevocationService } from '../tokens/revocation/revocation.service';
 import 'reflect-metadata';
-import { createSecretKey, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -22,30 +22,18 @@ import { MetricsService } from '../metrics/metrics.service';
 import { appConfig } from '../config/app.config';
 import { MailService } from '../mail/mail.service';
 import { RefreshTokensService } from '../tokens/refresh-tokens.service';
-import { tokensConfig, TokensConfig } from '../tokens/tokens.config';
+import { tokensConfig } from '../tokens/tokens.config';
 import { PasswordService } from './password.service';
 import { type ClientInfo, Role } from '../common/auth';
 import { User } from './user.entity';
 import { usersConfig, UsersConfig } from './users.config';
 import { UsersService } from './users.service';
+import { specTokensConfig } from '../../test/support/tokens-config';
 
 const PASSWORD = 'correct horse battery staple';
 const POLICY = { minLength: 8, maxLength: 128, rejectCommon: true };
 const CLIENT: ClientInfo = { userAgent: 'spec-agent/1.0', ip: '192.0.2.10', requestId: 'req-1' };
-const SIGNING_KEY = createSecretKey(Buffer.alloc(32, 1));
-const TOKENS: TokensConfig = {
-  algorithm: 'HS256',
-  signingKey: SIGNING_KEY,
-  signingKid: 'test',
-  verificationKeys: new Map([['test', SIGNING_KEY]]),
-  publicJwks: [],
-  issuer: 'auth-service',
-  audience: 'api',
-  accessTtlSeconds: 900,
-  verifiedCacheSize: 0,
-  refreshTtlSeconds: 86400,
-  refreshReuseIntervalSeconds: 10,
-};
+const TOKENS = specTokensConfig();
 
 const pglite = useMigratedPglite('users-service');
 
