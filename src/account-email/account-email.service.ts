@@ -101,14 +101,8 @@ export class AccountEmailService {
       this.dataSource.transaction(async (manager) => {
         const [current] = await this.lockUser(user.id, manager);
         if (!current || current.disabled_at !== null) return;
-        const { token, expiresAt } = await this.tokens.issue(current.id, 'reset_password', this.config.resetTtlSeconds, manager);
-        await this.mail.enqueue(
-          {
-            to: current.email,
-            template: 'reset_password',
-            params: { token, expiresAt: expiresAt.toISOString(), displayName: current.display_name },
-            userId: current.id,
-          },
+        await this.tokens.mailLink(
+          { userId: current.id, purpose: 'reset_password', ttlSeconds: this.config.resetTtlSeconds, to: current.email, displayName: current.display_name },
           manager,
         );
         // Only for an account: an event never names the address tried for an unknown one.
@@ -169,14 +163,8 @@ export class AccountEmailService {
       const [current] = await this.lockUser(user.id, manager);
       if (!current) throw new ApiError(401, 'token_invalid', 'The account of this token no longer exists');
       await this.tokens.spendAll(current.id, manager, ['change_email']);
-      const { token, expiresAt } = await this.tokens.issue(current.id, 'change_email', this.config.verificationTtlSeconds, manager, address);
-      await this.mail.enqueue(
-        {
-          to: address,
-          template: 'confirm_email_change',
-          params: { token, expiresAt: expiresAt.toISOString(), newEmail: address, displayName: current.display_name },
-          userId: current.id,
-        },
+      await this.tokens.mailLink(
+        { userId: current.id, purpose: 'change_email', ttlSeconds: this.config.verificationTtlSeconds, to: address, displayName: current.display_name, newEmail: address },
         manager,
       );
       await this.mail.enqueue(

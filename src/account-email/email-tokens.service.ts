@@ -3,6 +3,8 @@ import { Cron, CronExpression } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
+import { MailService } from '../mail/mail.service';
+import type { OutgoingMail } from '../mail/mail-templates';
 import type { EmailTokenPurpose } from './email-token.entity';
 
 /** A link's token as mailed: 256 random bits, base64url (43 characters). */
@@ -33,7 +35,28 @@ const TOKEN_SHAPE = /^[A-Za-z0-9_-]{16,512}$/;
 export class EmailTokensService {
   private readonly logger = new Logger('AccountEmail');
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly mail: MailService,
+  ) {}
+
+  /**
+   * Issues a token for this user and purpose and queues the mail that carries it, in the
+   * caller's transaction: verification and reset to the account's address, an email
+   * change's confirmation to the new one.
+   */
+  async mailLink(
+    link: { userId: string; purpose: EmailTokenPurpose; ttlSeconds: number; to: string; displayName: string | null; newEmail?: string },
+    manager: EntityManager,
+  ): Promise<void> {
+    const { token, expiresAt } = await this.issue(link.userId, link.purpose, link.ttlSeconds, manager, link.newEmail ?? null);
+    const params = { token, expiresAt: expiresAt.toISOString(), displayName: link.displayName };
+    const message: OutgoingMail =
+      link.purpose === 'change_email'
+        ? { to: link.to, template: 'confirm_email_change', params: { ...params, newEmail: link.newEmail! }, userId: link.userId }
+        : { to: link.to, template: link.purpose, params, userId: link.userId };
+    await this.mail.enqueue(message, manager);
+  }
 
   /** A new token for this user and purpose; only its hash is stored. */
   async issue(

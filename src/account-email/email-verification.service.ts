@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { MailService } from '../mail/mail.service';
 import { accountEmailConfig, AccountEmailConfig } from './account-email.config';
 import { EmailTokensService } from './email-tokens.service';
 
@@ -20,7 +19,6 @@ export class EmailVerificationService {
   constructor(
     @Inject(accountEmailConfig.KEY) private readonly config: AccountEmailConfig,
     private readonly tokens: EmailTokensService,
-    private readonly mail: MailService,
   ) {}
 
   /** `off` sends no link; `optional` sends one; `required` also keeps an unverified account from logging in. */
@@ -43,14 +41,8 @@ export class EmailVerificationService {
 
   /** A verification link for this account, in the caller's transaction. */
   async queueLink(user: VerificationRecipient, manager: EntityManager): Promise<void> {
-    const { token, expiresAt } = await this.tokens.issue(user.id, 'verify_email', this.config.verificationTtlSeconds, manager);
-    await this.mail.enqueue(
-      {
-        to: user.email,
-        template: 'verify_email',
-        params: { token, expiresAt: expiresAt.toISOString(), displayName: user.displayName },
-        userId: user.id,
-      },
+    await this.tokens.mailLink(
+      { userId: user.id, purpose: 'verify_email', ttlSeconds: this.config.verificationTtlSeconds, to: user.email, displayName: user.displayName },
       manager,
     );
   }
