@@ -12,12 +12,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Client } from 'pg';
 import { channelLatency } from './channel-latency';
 import { auditLoginStep } from './audit-login';
 import { forgotTiming } from './forgot-timing';
 import { GuardMicro, guardMicroseconds } from './guard-micro';
 import { revocationStateMemory } from './revocation-memory';
+import { temporaryPostgres } from './temporary-postgres';
 
 const ROOT = join(__dirname, '..', '..');
 const SERVER = join(__dirname, 'server.js');
@@ -530,23 +530,6 @@ async function rawBcryptRate(): Promise<number> {
     }),
   );
   return done / (Number(process.hrtime.bigint() - started) / 1e9);
-}
-
-async function temporaryPostgres(serverUrl: string) {
-  const name = `auth_bench_${randomBytes(4).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const client = new Client({ connectionString: serverUrl, connectionTimeoutMillis: 2000 });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 function cpuSeconds(server: Server): number {
