@@ -4,7 +4,7 @@ import { type AuthUser, Client, type ClientInfo, CurrentUser } from '../common/a
 import { ApiErrors } from '../common/openapi';
 import { ThrottlePasswordCheck } from '../rate-limit/password-check.decorator';
 import { AdminService } from './admin.service';
-import { DeleteAccountDto } from './dto/delete-account.dto';
+import { CurrentPasswordDto } from '../common/dto/current-password.dto';
 
 /** The caller's deletion of their own account: the admins' deletion, after the password. */
 @ApiTags('users')
@@ -23,7 +23,7 @@ export class AccountController {
     { 403: 'invalid_credentials: the current password is wrong' },
     { 409: 'last_admin: the caller is the last enabled admin' },
   )
-  remove(@CurrentUser() caller: AuthUser, @Body() body: DeleteAccountDto, @Client() client: ClientInfo): Promise<void> {
+  remove(@CurrentUser() caller: AuthUser, @Body() body: CurrentPasswordDto, @Client() client: ClientInfo): Promise<void> {
     return this.admin.deleteOwnAccount(caller.id, body.currentPassword, client);
   }
 }

@@ -4,7 +4,7 @@ import { type AuthUser, Client, type ClientInfo, CurrentUser, RequireAal, STEP_U
 import { ApiErrors } from '../common/openapi';
 import { ClientRateLimitGuard } from '../rate-limit/guards/client-rate-limit.guard';
 import { ThrottlePasswordCheck } from '../rate-limit/password-check.decorator';
-import { CurrentPasswordDto } from './dto/current-password.dto';
+import { CurrentPasswordDto } from '../common/dto/current-password.dto';
 import { EnableTotpDto } from './dto/enable-totp.dto';
 import { RecoveryCodesResponse } from './dto/recovery-codes.response';
 import { TotpSetupResponse } from './dto/totp-setup.response';
