@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 
 // SWC compiles the TypeScript: esbuild (Vite's default) drops the decorator metadata that Nest's DI needs.
 const plugins = [swc.vite({ module: { type: 'es6' } })];
+// Migrated database templates that tests copy (test/support/database-templates.ts).
+const globalSetup = ['test/support/global-setup.ts'];
 
 export default defineConfig({
   test: {
@@ -10,13 +12,14 @@ export default defineConfig({
     projects: [
       {
         plugins,
-        test: { name: 'unit', include: ['src/**/*.spec.ts'], testTimeout: 30_000 },
+        test: { name: 'unit', include: ['src/**/*.spec.ts'], testTimeout: 30_000, globalSetup },
       },
       {
         plugins,
         test: {
           name: 'e2e',
           include: ['test/**/*.e2e-spec.ts'],
+          globalSetup,
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },
@@ -24,7 +27,7 @@ export default defineConfig({
       {
         plugins,
         // `npm run test:browser` only: it needs Debian's Chromium (see README).
-        test: { name: 'browser', include: ['test/browser/**/*.browser-spec.ts'], testTimeout: 60_000, hookTimeout: 120_000 },
+        test: { name: 'browser', include: ['test/browser/**/*.browser-spec.ts'], testTimeout: 60_000, hookTimeout: 120_000, globalSetup },
       },
     ],
   },

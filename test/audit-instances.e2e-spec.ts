@@ -10,6 +10,7 @@ import { AuditEvent } from '../src/audit/audit-event.entity';
 import { buildDataSourceOptions } from '../src/database/data-source-options';
 import { compileService, CompiledService } from './support/compiled-service';
 import { createTestDatabase, TEST_JWT_SECRET, TestDatabase } from './support/test-app';
+import { POSTGRES_SERVER_URL } from './support/database-templates';
 
 /**
  * Several instances on one PostgreSQL: two service processes (the real AppModule, compiled
@@ -19,7 +20,6 @@ import { createTestDatabase, TEST_JWT_SECRET, TestDatabase } from './support/tes
  * as a process on that database and on a PGlite directory: its lines, and that it exits.
  */
 
-const SERVER_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const EVENTS_PER_PROCESS = 300;
 const CONCURRENCY = 8;
 
@@ -121,7 +121,7 @@ function serviceOn(source: DataSource): AuditService {
 beforeAll(async () => {
   compiled = await compileService();
   writeFileSync(join(compiled.root, 'writer.js'), WRITER);
-  database = await createTestDatabase(SERVER_URL);
+  database = await createTestDatabase({ serverUrl: POSTGRES_SERVER_URL });
   // This process migrates the new database first: two instances starting on an empty one would race to migrate it.
   dataSource = new DataSource(buildDataSourceOptions({ url: database.env.DATABASE_URL, dataDir: database.env.DATA_DIR }));
   await dataSource.initialize();

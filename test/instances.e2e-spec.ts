@@ -13,6 +13,7 @@ import { GOOD_PASSWORD, uniqueEmail } from './support/api';
 import { decodeJwt } from './support/jwt';
 import { compileService, CompiledService } from './support/compiled-service';
 import { createTestDatabase, TestDatabase } from './support/test-app';
+import { POSTGRES_SERVER_URL } from './support/database-templates';
 
 /**
  * The contract's "Several instances": two service processes (the compiled service, `node
@@ -28,7 +29,6 @@ import { createTestDatabase, TestDatabase } from './support/test-app';
  * long B's channel stays down once the database has dropped it.
  */
 
-const SERVER_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const REDIS_KEY_PREFIX = `instances-e2e:${randomBytes(6).toString('hex')}:`;
 const AUTH_RATE_LIMIT = 5;
@@ -273,7 +273,7 @@ async function refusedWithinOneSecond(instance: Instance, token: string) {
 
 beforeAll(async () => {
   compiled = await compileService();
-  database = await createTestDatabase(SERVER_URL);
+  database = await createTestDatabase({ serverUrl: POSTGRES_SERVER_URL });
   const server = new URL(database.env.DATABASE_URL);
   relay = await startRelay(server.hostname, Number(server.port || 5432));
   const url = new URL(database.env.DATABASE_URL);

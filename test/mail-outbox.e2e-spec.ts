@@ -4,6 +4,7 @@ import { noticeOf, type OutgoingMail } from '../src/mail/mail-templates';
 import { enqueueMail, mailToken, QUICK_MAIL, waitForRow } from './support/mail';
 import { TestSmtpServer } from './support/smtp';
 import { createTestDatabase, startApp, TestApp, TestDatabase } from './support/test-app';
+import { POSTGRES_SERVER_URL } from './support/database-templates';
 
 /**
  * The outbox's promises that span processes: a message survives a restart of the service,
@@ -63,7 +64,6 @@ describe('a restart', () => {
  * same time, from one outbox, and the test fails if either could not claim its share.
  */
 describe('two instances on one database', () => {
-  const SERVER_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
   const COUNT = 40;
   let smtp: TestSmtpServer;
   let database: TestDatabase;
@@ -72,7 +72,7 @@ describe('two instances on one database', () => {
 
   beforeAll(async () => {
     smtp = await TestSmtpServer.start();
-    database = await createTestDatabase(SERVER_URL);
+    database = await createTestDatabase({ serverUrl: POSTGRES_SERVER_URL });
     a = await startApp({ SMTP_URL: `${smtp.url}?name=instance-a`, ...QUICK_MAIL }, database);
     b = await startApp({ SMTP_URL: `${smtp.url}?name=instance-b`, ...QUICK_MAIL }, database);
   });

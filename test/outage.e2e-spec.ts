@@ -5,13 +5,13 @@ import request from 'supertest';
 import { type AuthUser, CurrentUser } from '../src/common/auth';
 import { GOOD_PASSWORD, register, Registered } from './support/api';
 import { createTestDatabase, startApp, TestApp } from './support/test-app';
+import { POSTGRES_SERVER_URL } from './support/database-templates';
 
 /**
  * A database outage, made real: the service reaches PostgreSQL through a TCP proxy of
  * this test's own, which can cut every connection and refuse new ones, then let them
  * through again. Always on the real PostgreSQL (PGlite runs in-process and cannot be cut).
  */
-const SERVER_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
 class TcpProxy {
   private readonly server: Server;
@@ -116,10 +116,10 @@ function expectDatabaseUnavailable(response: request.Response): void {
 }
 
 beforeAll(async () => {
-  const server = new URL(SERVER_URL);
+  const server = new URL(POSTGRES_SERVER_URL);
   proxy = new TcpProxy(server.hostname, Number(server.port || 5432));
   const port = await proxy.listen();
-  const database = await createTestDatabase(SERVER_URL);
+  const database = await createTestDatabase({ serverUrl: POSTGRES_SERVER_URL });
   const viaProxy = new URL(database.env.DATABASE_URL);
   viaProxy.hostname = '127.0.0.1';
   viaProxy.port = String(port);

@@ -63,7 +63,7 @@ describe('the CreateSessions migration', () => {
   }
 
   it('gives each session of the earlier schema a row, reverts, and the service serves them afterwards', async () => {
-    database = await createTestDatabase();
+    database = await createTestDatabase({ empty: true });
     const before = MIGRATIONS.filter((migration) => timestampOf(migration) < SESSIONS_TIMESTAMP);
     const passwordHash = await new PasswordService({
       bcryptCost: 4,

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { authed, GOOD_PASSWORD, register, Registered } from './support/api';
 import { createTestDatabase, startApp, TestApp, usingPostgres } from './support/test-app';
+import { POSTGRES_SERVER_URL } from './support/database-templates';
 
 /**
  * Revocation must win every race: a refresh in flight at the moment a session ends must
@@ -156,11 +157,10 @@ describe(`a refresh racing a revocation (${usingPostgres() ? 'PostgreSQL' : 'PGl
  * what it saw before; then it follows the outcome.
  */
 describe('a refresh waits for an uncommitted revocation of its session (PostgreSQL)', () => {
-  const SERVER_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
   let pg: TestApp;
 
   beforeAll(async () => {
-    pg = await startApp({ JWT_REFRESH_REUSE_INTERVAL: '0' }, await createTestDatabase(SERVER_URL));
+    pg = await startApp({ JWT_REFRESH_REUSE_INTERVAL: '0' }, await createTestDatabase({ serverUrl: POSTGRES_SERVER_URL }));
   });
 
   afterAll(async () => {

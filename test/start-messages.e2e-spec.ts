@@ -26,7 +26,7 @@ const CLAIMS_TO_CREATE = /\b(creat|generat|applied|applying)/i;
 
 describe('start-up messages', () => {
   it('the first start names the database it creates and each migration it applies; the next start creates nothing', async () => {
-    database = await createTestDatabase();
+    database = await createTestDatabase({ empty: true });
 
     const first = await startLines(database);
     const said = (context: string) => first.filter((line) => line.context === context).map((line) => line.msg);

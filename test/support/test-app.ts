@@ -1,12 +1,12 @@
 import 'reflect-metadata';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Client } from 'pg';
 import { DataSource } from 'typeorm';
+import { inject } from 'vitest';
 import { createApp, CreateAppOptions } from '../../src/app.setup';
+import { databaseName, databaseUrl, withServer } from './database-templates';
 
 /**
  * The real service (createApp, as main.ts builds it), listening on a random port of
@@ -43,36 +43,35 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+export interface TestDatabaseOptions {
+  /** A PostgreSQL server to create the database on, even when DATABASE_URL is unset. */
+  serverUrl?: string;
+  /** No migration run yet (tests of the first start); otherwise a copy of the migrated template. */
+  empty?: boolean;
+}
+
 /**
- * A new empty database: a temp PGlite directory, or CREATE DATABASE on DATABASE_URL's
- * server. `serverUrl` forces a PostgreSQL server even when DATABASE_URL is unset.
+ * A new database of the current schema (or `empty`): a temp PGlite directory, or a new
+ * database on DATABASE_URL's server (or `serverUrl`'s).
  */
-export async function createTestDatabase(serverUrl = process.env.DATABASE_URL): Promise<TestDatabase> {
+export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
+  const serverUrl = options.serverUrl ?? process.env.DATABASE_URL;
+  const templates = inject('databaseTemplates');
   const dataDir = mkdtempSync(join(tmpdir(), 'auth-e2e-'));
   if (!serverUrl) {
+    if (!options.empty) cpSync(join(templates.pglite, 'pgdata'), join(dataDir, 'pgdata'), { recursive: true });
     return { env: { DATA_DIR: dataDir }, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
   }
-  const name = `auth_e2e_${randomBytes(6).toString('hex')}`;
-  await withServer(serverUrl, (client) => client.query(`CREATE DATABASE ${name}`));
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
+  const name = databaseName('auth_e2e');
+  const template = !options.empty && templates.postgres?.server === serverUrl ? ` TEMPLATE ${templates.postgres.name}` : '';
+  await withServer(serverUrl, (client) => client.query(`CREATE DATABASE ${name}${template}`));
   return {
-    env: { DATA_DIR: dataDir, DATABASE_URL: url.toString() },
+    env: { DATA_DIR: dataDir, DATABASE_URL: databaseUrl(serverUrl, name) },
     drop: async () => {
       await withServer(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-async function withServer(url: string, run: (client: Client) => Promise<unknown>): Promise<void> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    await run(client);
-  } finally {
-    await client.end();
-  }
 }
 
 /** Starts the service with these environment variables on top of the test defaults. */
