@@ -10,7 +10,7 @@ import { AuditEvent } from '../src/audit/audit-event.entity';
 import { buildDataSourceOptions } from '../src/database/data-source-options';
 import { compileService, CompiledService } from './support/compiled-service';
 import { createTestDatabase, TEST_JWT_SECRET, TestDatabase } from './support/test-app';
-import { POSTGRES_SERVER_URL } from './support/database-templates';
+import { copyPgliteTemplate, POSTGRES_SERVER_URL } from './support/database-templates';
 
 /**
  * Several instances on one PostgreSQL: two service processes (the real AppModule, compiled
@@ -224,6 +224,7 @@ describe('npm run audit:export (the compiled program)', () => {
 
   it('writes NDJSON from a PGlite directory (the service stopped), and exits', async () => {
     const directory = dataDir();
+    copyPgliteTemplate(directory);
     const pglite = new DataSource(buildDataSourceOptions({ url: undefined, dataDir: directory }));
     await pglite.initialize();
     const subject = randomUUID();

@@ -1,7 +1,10 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
+import { inject } from 'vitest';
 import { buildDataSourceOptions } from '../../src/database/data-source-options';
 
 /**
@@ -20,6 +23,11 @@ declare module 'vitest' {
   export interface ProvidedContext {
     databaseTemplates: DatabaseTemplates;
   }
+}
+
+/** Fills an empty DATA_DIR with a copy of the run's migrated PGlite template. */
+export function copyPgliteTemplate(dataDir: string): void {
+  cpSync(join(inject('databaseTemplates').pglite, 'pgdata'), join(dataDir, 'pgdata'), { recursive: true });
 }
 
 /** The PostgreSQL server tests use: DATABASE_URL's, or the one every machine runs. */

@@ -1,9 +1,9 @@
 import 'reflect-metadata';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, inject } from 'vitest';
-import './database-templates';
+import { afterEach } from 'vitest';
+import { copyPgliteTemplate } from './database-templates';
 
 /**
  * For unit specs on a real PGlite: creating and migrating a cluster takes seconds, so each
@@ -11,7 +11,6 @@ import './database-templates';
  * directory of its own.
  */
 export function useMigratedPglite(name: string) {
-  const template = inject('databaseTemplates').pglite;
   const cleanups: Array<() => unknown> = [];
 
   afterEach(async () => {
@@ -23,7 +22,7 @@ export function useMigratedPglite(name: string) {
     dataDir(): string {
       const dataDir = mkdtempSync(join(tmpdir(), `${name}-`));
       cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-      cpSync(template, dataDir, { recursive: true });
+      copyPgliteTemplate(dataDir);
       return dataDir;
     },
     /** Runs `cleanup` after this test (in reverse order of registration). */

@@ -1,12 +1,12 @@
 import 'reflect-metadata';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import { inject } from 'vitest';
 import { createApp, CreateAppOptions } from '../../src/app.setup';
-import { databaseName, databaseUrl, withServer } from './database-templates';
+import { copyPgliteTemplate, databaseName, databaseUrl, withServer } from './database-templates';
 
 /**
  * The real service (createApp, as main.ts builds it), listening on a random port of
@@ -56,13 +56,13 @@ export interface TestDatabaseOptions {
  */
 export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
   const serverUrl = options.serverUrl ?? process.env.DATABASE_URL;
-  const templates = inject('databaseTemplates');
   const dataDir = mkdtempSync(join(tmpdir(), 'auth-e2e-'));
   if (!serverUrl) {
-    if (!options.empty) cpSync(join(templates.pglite, 'pgdata'), join(dataDir, 'pgdata'), { recursive: true });
+    if (!options.empty) copyPgliteTemplate(dataDir);
     return { env: { DATA_DIR: dataDir }, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
   }
   const name = databaseName('auth_e2e');
+  const templates = inject('databaseTemplates');
   const template = !options.empty && templates.postgres?.server === serverUrl ? ` TEMPLATE ${templates.postgres.name}` : '';
   await withServer(serverUrl, (client) => client.query(`CREATE DATABASE ${name}${template}`));
   return {
