@@ -21,6 +21,12 @@ function expect429(response: request.Response, maxSeconds: number) {
   expect(retryAfter).toBeLessThanOrEqual(maxSeconds);
 }
 
+function statusCounts(responses: request.Response[]): Record<number, number> {
+  const counts: Record<number, number> = {};
+  for (const { status } of responses) counts[status] = (counts[status] ?? 0) + 1;
+  return counts;
+}
+
 describe('per client IP, TRUST_PROXY off', () => {
   let app: TestApp;
   beforeAll(async () => {
@@ -140,6 +146,14 @@ describe('per-account back-off', () => {
     expect((await login(app, victim.email, 'wrong password')).status).toBe(401);
   });
 
+  it('checks a burst of concurrent wrong passwords no more often than the same passwords one after another', async () => {
+    const victim = await register(app);
+    const logins = await Promise.all(Array.from({ length: 20 }, () => login(app, victim.email, 'wrong password')));
+    expect(statusCounts(logins)).toEqual({ 401: 3, 429: 17 });
+    const checks = await Promise.all(Array.from({ length: 20 }, () => changePassword(app, victim, 'wrong guess')));
+    expect(statusCounts(checks)).toEqual({ 403: 3, 429: 17 });
+  });
+
   it('treats an unknown email like a known one (no enumeration through the back-off)', async () => {
     const ghost = uniqueEmail('ghost');
     for (let i = 0; i < 3; i += 1) expect((await login(app, ghost, 'wrong password')).status).toBe(401);
@@ -186,6 +200,17 @@ describe('REDIS_URL: counters shared by every instance', () => {
       }
     } finally {
       await db.drop();
+    }
+  });
+
+  it('checks a burst of concurrent wrong passwords no more often than the threshold, in Redis as in memory', async () => {
+    const app = await startApp({ ...env, REDIS_KEY_PREFIX: `${prefix}burst:`, AUTH_RATE_LIMIT: '1000' }); // only the back-off limits
+    try {
+      const user = await register(app);
+      const logins = await Promise.all(Array.from({ length: 20 }, () => login(app, user.email, 'wrong password')));
+      expect(statusCounts(logins)).toEqual({ 401: 2, 429: 18 });
+    } finally {
+      await app.close();
     }
   });
 });

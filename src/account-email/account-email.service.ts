@@ -139,7 +139,7 @@ export class AccountEmailService {
       return user.email;
     });
     // Whoever was guessing the old password has nothing left to guess: the owner may log in at once.
-    await this.backoff.recordSuccess(loginSubject(email));
+    await this.backoff.succeeded(loginSubject(email));
   }
 
   /**

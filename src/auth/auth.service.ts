@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit';
-import { ApiError } from '../common/api-error';
+import { ApiError, hasErrorCode } from '../common/api-error';
 import { MetricsService } from '../metrics/metrics.service';
 import { AccessTokenService, AccessTokenSession } from '../tokens/access-token.service';
 import { SessionView } from '../tokens/dto/session.view';
@@ -64,20 +64,22 @@ export class AuthService {
    * as `user.login_failed` (for an unknown email with no user and nothing of the address).
    */
   async validateCredentials(email: string, password: string, client: ClientInfo): Promise<User> {
-    const retryAfterSeconds = await this.backoff.retryAfterSeconds(loginSubject(email));
-    if (retryAfterSeconds > 0) {
-      this.metrics.login('locked_out');
-      throw new ApiError(429, 'rate_limited', 'Too many failed logins for this account; retry later', { retryAfterSeconds });
-    }
-    const user = await this.users.findByEmail(email);
-    const valid = user ? await this.passwords.verify(password, user.passwordHash) : await this.passwords.verifyDummy(password);
-    if (!user || !valid) {
-      await this.backoff.recordFailure(loginSubject(email));
-      this.metrics.login('invalid_credentials');
-      await this.loginFailed(user?.id ?? null, client, 'invalid_credentials');
-      throw new ApiError(401, 'invalid_credentials', 'Invalid email or password');
-    }
-    await this.backoff.recordSuccess(loginSubject(email));
+    const user = await this.backoff.attempt(
+      loginSubject(email),
+      async () => {
+        const found = await this.users.findByEmail(email);
+        const valid = found ? await this.passwords.verify(password, found.passwordHash) : await this.passwords.verifyDummy(password);
+        if (found && valid) return found;
+        this.metrics.login('invalid_credentials');
+        await this.loginFailed(found?.id ?? null, client, 'invalid_credentials');
+        throw new ApiError(401, 'invalid_credentials', 'Invalid email or password');
+      },
+      (error) => hasErrorCode(error, 'invalid_credentials'),
+      (retryAfterSeconds) => {
+        this.metrics.login('locked_out');
+        return new ApiError(429, 'rate_limited', 'Too many failed logins for this account; retry later', { retryAfterSeconds });
+      },
+    );
     await this.users.rehashIfNeeded(user, password);
     this.metrics.login('success');
     return user;

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import type { EntityManager } from 'typeorm';
 import { AuditService } from '../audit';
-import { ApiError } from '../common/api-error';
+import { ApiError, hasErrorCode } from '../common/api-error';
 import type { ClientInfo } from '../common/auth';
 import { MetricsService } from '../metrics/metrics.service';
 import { MfaChallengeService, PasskeysService, TotpService } from '../mfa';
@@ -40,18 +40,18 @@ export class MfaLoginService {
    */
   async verify(mfaToken: string, factor: SecondFactor, client: ClientInfo): Promise<TokenResponse> {
     const method: AuthMethod = factor.code !== undefined ? 'otp' : 'recovery_code';
-    let checkedUser: string | undefined;
+    let counted: string | undefined; // the user whose back-off counts this attempt
     try {
       const response = await this.challenges.verify(
         mfaToken,
         async (userId, manager) => {
-          checkedUser = userId;
           // Inside the challenge's transaction: a 429 here rolls back, and counts no attempt on the token.
-          const retryAfterSeconds = await this.backoff.retryAfterSeconds(mfaSubject(userId));
+          const retryAfterSeconds = await this.backoff.begin(mfaSubject(userId));
           if (retryAfterSeconds > 0) {
             this.metrics.rateLimited('account', '/auth/mfa/verify');
             throw new ApiError(429, 'rate_limited', 'Too many wrong codes for this account; retry later', { retryAfterSeconds });
           }
+          counted = userId;
           return factor.code !== undefined
             ? this.totp.verifyCode(userId, factor.code, manager)
             : this.totp.useRecoveryCode(userId, factor.recoveryCode, manager);
@@ -77,12 +77,10 @@ export class MfaLoginService {
           );
         },
       );
-      await this.backoff.recordSuccess(mfaSubject(checkedUser!));
+      await this.backoff.succeeded(mfaSubject(counted!));
       return response;
     } catch (error) {
-      if (checkedUser !== undefined && isCode(error, 'mfa_code_invalid')) {
-        await this.backoff.recordFailure(mfaSubject(checkedUser));
-      }
+      if (counted !== undefined && !hasErrorCode(error, 'mfa_code_invalid')) await this.backoff.withdrawn(mfaSubject(counted));
       throw error;
     }
   }
@@ -108,10 +106,4 @@ export class MfaLoginService {
     if (user.disabledAt !== null) throw new ApiError(403, 'account_disabled', 'This account is disabled');
     return user;
   }
-}
-
-function isCode(error: unknown, code: string): boolean {
-  if (!(error instanceof ApiError)) return false;
-  const body = error.getResponse();
-  return typeof body === 'object' && body !== null && (body as { code?: unknown }).code === code;
 }

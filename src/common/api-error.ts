@@ -58,3 +58,10 @@ export class ApiError extends HttpException {
     super({ ...extra, message, code }, status);
   }
 }
+
+/** Whether `error` answers with this machine code. */
+export function hasErrorCode(error: unknown, code: ErrorCode): boolean {
+  if (!(error instanceof HttpException)) return false;
+  const body = error.getResponse();
+  return typeof body === 'object' && body !== null && (body as { code?: unknown }).code === code;
+}

@@ -59,6 +59,39 @@ describe.each(stores)('%s counter store', (_, make) => {
     expect((await store.increment('e', 10_000)).count).toBe(1);
     expect(await store.blockedFor('f')).toBe(0);
   });
+
+  it('attempt counts before the check, blocks from the threshold on (at most maxMs), and refuses without counting while blocked', async () => {
+    const store = make();
+    const keys = { count: 'g', block: 'h' };
+    const backoff = { windowMs: 10_000, threshold: 2, maxMs: 200 };
+    expect(await store.attempt(keys, backoff)).toBe(0);
+    expect(await store.attempt(keys, backoff)).toBe(0); // the second: counted, and blocks the next
+    const left = await store.attempt(keys, backoff);
+    expect(left).toBeGreaterThan(0);
+    expect(left).toBeLessThanOrEqual(200);
+    await sleep(250);
+    expect(await store.attempt(keys, backoff)).toBe(0); // the third counted (the refused one was not)
+    expect((await store.increment('g', 10_000)).count).toBe(4);
+  });
+
+  it('lets no more than the threshold of a burst of concurrent attempts through', async () => {
+    const store = make();
+    const keys = { count: 'i', block: 'j' };
+    const answers = await Promise.all(Array.from({ length: 20 }, () => store.attempt(keys, { windowMs: 10_000, threshold: 5, maxMs: 10_000 })));
+    expect(answers.filter((left) => left === 0)).toHaveLength(5);
+  });
+
+  it('release takes back one count and the block', async () => {
+    const store = make();
+    const keys = { count: 'k', block: 'l' };
+    const backoff = { windowMs: 10_000, threshold: 2, maxMs: 10_000 };
+    await store.attempt(keys, backoff);
+    await store.attempt(keys, backoff);
+    await store.release(keys);
+    expect(await store.blockedFor('l')).toBe(0);
+    expect(await store.attempt(keys, backoff)).toBe(0);
+    expect(await store.attempt(keys, backoff)).toBeGreaterThan(0);
+  });
 });
 
 describe('redis counter store', () => {

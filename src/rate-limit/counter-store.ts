@@ -11,6 +11,33 @@ export interface CounterStore {
   blockedFor(key: string): Promise<number>;
   block(key: string, ms: number): Promise<void>;
   reset(...keys: string[]): Promise<void>;
+  /**
+   * One attempt at a secret, counted before the secret is checked, in one atomic step:
+   * while `keys.block` blocks, refused and not counted (the answer is the milliseconds
+   * left); otherwise counted in `keys.count`'s window (answer 0), and from the
+   * `backoff.threshold`-th count on it blocks the next attempts for 2^(count − threshold)
+   * seconds, at most `backoff.maxMs`. Counting first is what stops a burst of concurrent
+   * guesses: each one sees the count of those before it, not the count before any failed.
+   */
+  attempt(keys: AttemptKeys, backoff: AttemptBackoff): Promise<number>;
+  /** Takes back an attempt that checked no secret (it failed for another reason): one count and the block. */
+  release(keys: AttemptKeys): Promise<void>;
+}
+
+export interface AttemptKeys {
+  count: string;
+  block: string;
+}
+
+export interface AttemptBackoff {
+  windowMs: number;
+  threshold: number;
+  maxMs: number;
+}
+
+/** The block an attempt sets once the count has reached the threshold (see CounterStore.attempt). */
+export function attemptBlockMs(count: number, { threshold, maxMs }: AttemptBackoff): number {
+  return count < threshold ? 0 : Math.min(2 ** (count - threshold) * 1000, maxMs);
 }
 
 export const COUNTER_STORE = Symbol('COUNTER_STORE');
@@ -39,6 +66,14 @@ export class FailOpenCounterStore implements CounterStore {
 
   reset(...keys: string[]) {
     return this.safely(() => this.store.reset(...keys), undefined);
+  }
+
+  attempt(keys: AttemptKeys, backoff: AttemptBackoff) {
+    return this.safely(() => this.store.attempt(keys, backoff), 0);
+  }
+
+  release(keys: AttemptKeys) {
+    return this.safely(() => this.store.release(keys), undefined);
   }
 
   async close(): Promise<void> {
@@ -82,6 +117,28 @@ export class MemoryCounterStore implements CounterStore {
 
   async reset(...keys: string[]) {
     for (const key of keys) this.entries.delete(key);
+  }
+
+  // No await inside: one step of the event loop, as atomic as Redis's script.
+  async attempt(keys: AttemptKeys, backoff: AttemptBackoff) {
+    const now = Date.now();
+    const blocked = this.live(keys.block, now);
+    if (blocked) return blocked.expiresAt - now;
+    let entry = this.live(keys.count, now);
+    if (!entry) {
+      entry = { value: 0, expiresAt: now + backoff.windowMs };
+      this.entries.set(keys.count, entry);
+    }
+    entry.value += 1;
+    const blockMs = attemptBlockMs(entry.value, backoff);
+    if (blockMs > 0) this.entries.set(keys.block, { value: 1, expiresAt: now + blockMs });
+    return 0;
+  }
+
+  async release(keys: AttemptKeys) {
+    const entry = this.live(keys.count, Date.now());
+    if (entry && entry.value > 0) entry.value -= 1;
+    this.entries.delete(keys.block);
   }
 
   close(): void {

@@ -25,6 +25,8 @@ describe('CounterThrottlerStorage', () => {
       blockedFor: () => Promise.reject(new Error('connection refused')),
       block: () => Promise.reject(new Error('connection refused')),
       reset: () => Promise.reject(new Error('connection refused')),
+      attempt: () => Promise.reject(new Error('connection refused')),
+      release: () => Promise.reject(new Error('connection refused')),
     };
     const storage = new CounterThrottlerStorage(new FailOpenCounterStore(failing));
     expect((await storage.increment('k', 60_000, 1, 60_000)).isBlocked).toBe(false);
@@ -38,13 +40,15 @@ describe('CredentialBackoffService on a failing store', () => {
       blockedFor: () => Promise.reject(new Error('connection refused')),
       block: () => Promise.reject(new Error('connection refused')),
       reset: () => Promise.reject(new Error('connection refused')),
+      attempt: () => Promise.reject(new Error('connection refused')),
+      release: () => Promise.reject(new Error('connection refused')),
     };
     const config = { backoff: { threshold: 1, windowSeconds: 60, maxSeconds: 60 } } as RateLimitConfig;
     const backoff = new CredentialBackoffService(new FailOpenCounterStore(failing), config);
     const subject = loginSubject('a@example.com');
-    await backoff.recordFailure(subject);
-    await backoff.recordFailure(subject);
-    await expect(backoff.retryAfterSeconds(subject)).resolves.toBe(0);
-    await expect(backoff.recordSuccess(subject)).resolves.toBeUndefined();
+    await expect(backoff.begin(subject)).resolves.toBe(0);
+    await expect(backoff.begin(subject)).resolves.toBe(0);
+    await expect(backoff.withdrawn(subject)).resolves.toBeUndefined();
+    await expect(backoff.succeeded(subject)).resolves.toBeUndefined();
   });
 });

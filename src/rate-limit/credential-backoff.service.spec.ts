@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { Test } from '@nestjs/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { COUNTER_STORE, MemoryCounterStore } from './counter-store';
+import { ApiError, hasErrorCode } from '../common/api-error';
+import { AttemptBackoff, AttemptKeys, COUNTER_STORE, MemoryCounterStore } from './counter-store';
 import { CredentialBackoffService, currentPasswordSubject, loginSubject } from './credential-backoff.service';
 import { rateLimitConfig, RateLimitConfig } from './rate-limit.config';
 
@@ -18,9 +19,9 @@ class NotingStore extends MemoryCounterStore {
     return super.increment(key, windowMs);
   }
 
-  override block(key: string, ms: number) {
-    this.keys.add(key);
-    return super.block(key, ms);
+  override attempt(keys: AttemptKeys, backoff: AttemptBackoff) {
+    this.keys.add(keys.count).add(keys.block);
+    return super.attempt(keys, backoff);
   }
 }
 
@@ -56,67 +57,100 @@ function advanceSeconds(seconds: number): void {
 }
 
 describe('CredentialBackoffService', () => {
-  it(`lets ${THRESHOLD - 1} failures pass, then blocks for a delay that doubles from 1 s up to the maximum`, async () => {
+  it(`lets ${THRESHOLD} attempts through, then blocks for a delay that doubles from 1 s up to the maximum`, async () => {
     const { backoff } = await setUp();
     const subject = loginSubject('ada@example.com');
-    for (let i = 1; i < THRESHOLD; i += 1) {
-      await backoff.recordFailure(subject);
-      expect(await backoff.retryAfterSeconds(subject)).toBe(0);
-    }
+    for (let i = 1; i <= THRESHOLD; i += 1) expect(await backoff.begin(subject)).toBe(0); // each counted as wrong
     const delays: number[] = [];
     for (let i = 0; i < 6; i += 1) {
-      await backoff.recordFailure(subject);
-      delays.push(await backoff.retryAfterSeconds(subject));
+      const delay = await backoff.begin(subject);
+      delays.push(delay);
+      expect(await backoff.begin(subject)).toBe(delay); // refused, and not counted
+      // The block ends by itself, and the count goes on from where it was.
+      advanceSeconds(delay);
+      expect(await backoff.begin(subject)).toBe(0);
     }
     expect(delays).toEqual([1, 2, 4, 8, 8, 8]);
-
-    // The block ends by itself, and the count goes on from where it was.
-    advanceSeconds(MAX_SECONDS);
-    expect(await backoff.retryAfterSeconds(subject)).toBe(0);
-    await backoff.recordFailure(subject);
-    expect(await backoff.retryAfterSeconds(subject)).toBe(MAX_SECONDS);
   });
 
-  it('forgets failures older than the window', async () => {
+  it('forgets attempts older than the window', async () => {
     const { backoff } = await setUp();
     const subject = loginSubject('ada@example.com');
-    for (let i = 1; i < THRESHOLD; i += 1) await backoff.recordFailure(subject);
+    for (let i = 1; i < THRESHOLD; i += 1) await backoff.begin(subject);
     advanceSeconds(WINDOW_SECONDS + 1);
-    await backoff.recordFailure(subject);
-    expect(await backoff.retryAfterSeconds(subject)).toBe(0);
+    await backoff.begin(subject);
+    expect(await backoff.begin(subject)).toBe(0);
   });
 
-  it('recordSuccess clears the count and a block in progress', async () => {
+  it('succeeded clears the count and a block in progress', async () => {
     const { backoff } = await setUp();
     const subject = currentPasswordSubject('6f1c2f0e-8a8e-4a57-9d3e-2b1f0c9a7d11');
-    for (let i = 0; i < THRESHOLD; i += 1) await backoff.recordFailure(subject);
-    expect(await backoff.retryAfterSeconds(subject)).toBe(1);
-    await backoff.recordSuccess(subject);
-    expect(await backoff.retryAfterSeconds(subject)).toBe(0);
-    for (let i = 1; i < THRESHOLD; i += 1) await backoff.recordFailure(subject);
-    expect(await backoff.retryAfterSeconds(subject)).toBe(0); // counted from zero
+    for (let i = 0; i < THRESHOLD; i += 1) await backoff.begin(subject);
+    expect(await backoff.begin(subject)).toBe(1);
+    await backoff.succeeded(subject);
+    for (let i = 0; i < THRESHOLD; i += 1) expect(await backoff.begin(subject)).toBe(0); // counted from zero
+    expect(await backoff.begin(subject)).toBe(1);
+  });
+
+  it('withdrawn takes back one attempt and the block it started', async () => {
+    const { backoff } = await setUp();
+    const subject = loginSubject('ada@example.com');
+    for (let i = 0; i < THRESHOLD; i += 1) await backoff.begin(subject);
+    await backoff.withdrawn(subject); // the last one checked no password
+    expect(await backoff.begin(subject)).toBe(0);
+    expect(await backoff.begin(subject)).toBe(1);
+  });
+
+  it('attempt: of a burst of concurrent wrong passwords, only the first threshold are checked; the rest wait', async () => {
+    const { backoff } = await setUp();
+    const subject = loginSubject('ada@example.com');
+    let checked = 0;
+    const wrong = async () => {
+      checked += 1;
+      await new Promise((resolve) => setTimeout(resolve, 5)); // bcrypt's time: the others arrive meanwhile
+      throw new ApiError(401, 'invalid_credentials', 'Invalid email or password');
+    };
+    const answers = await Promise.allSettled(
+      Array.from({ length: 20 }, () =>
+        backoff.attempt(subject, wrong, (error) => hasErrorCode(error, 'invalid_credentials'), (seconds) => new ApiError(429, 'rate_limited', `wait ${seconds}`)),
+      ),
+    );
+    const codes = answers.map((answer) => (answer.status === 'rejected' && hasErrorCode(answer.reason, 'rate_limited') ? 429 : 401));
+    expect(checked).toBe(THRESHOLD);
+    expect(codes.filter((code) => code === 401)).toHaveLength(THRESHOLD);
+    expect(codes.filter((code) => code === 429)).toHaveLength(20 - THRESHOLD);
+  });
+
+  it('attempt: a result resets the count; an error that is not a wrong secret is taken back', async () => {
+    const { backoff } = await setUp();
+    const subject = loginSubject('ada@example.com');
+    const isWrong = (error: unknown) => hasErrorCode(error, 'invalid_credentials');
+    const refuse = () => new ApiError(429, 'rate_limited', 'wait');
+    for (let i = 1; i < THRESHOLD; i += 1) await backoff.begin(subject);
+    await expect(backoff.attempt(subject, () => Promise.reject(new ApiError(503, 'database_unavailable', 'down')), isWrong, refuse)).rejects.toThrow('down');
+    await expect(backoff.attempt(subject, async () => 'user', isWrong, refuse)).resolves.toBe('user');
+    for (let i = 0; i < THRESHOLD; i += 1) expect(await backoff.begin(subject)).toBe(0); // counted from zero
   });
 
   it('counts one email whatever its spelling, and keeps emails, users and kinds of check apart', async () => {
     const { backoff } = await setUp({ threshold: 1 });
-    await backoff.recordFailure(loginSubject('  Ada@Example.COM '));
-    expect(await backoff.retryAfterSeconds(loginSubject('ada@example.com'))).toBe(1);
-    expect(await backoff.retryAfterSeconds(loginSubject('bob@example.com'))).toBe(0);
+    await backoff.begin(loginSubject('  Ada@Example.COM '));
+    expect(await backoff.begin(loginSubject('ada@example.com'))).toBe(1);
+    expect(await backoff.begin(loginSubject('bob@example.com'))).toBe(0);
 
     const userId = '6f1c2f0e-8a8e-4a57-9d3e-2b1f0c9a7d11';
-    expect(await backoff.retryAfterSeconds(currentPasswordSubject(userId))).toBe(0);
-    await backoff.recordFailure(currentPasswordSubject(userId));
-    expect(await backoff.retryAfterSeconds(currentPasswordSubject(userId))).toBe(1);
-    expect(await backoff.retryAfterSeconds(currentPasswordSubject('0b6a4a43-5d43-4c8e-9e5a-3d2f1b0c9a7e'))).toBe(0);
+    expect(await backoff.begin(currentPasswordSubject(userId))).toBe(0);
+    expect(await backoff.begin(currentPasswordSubject(userId))).toBe(1);
+    expect(await backoff.begin(currentPasswordSubject('0b6a4a43-5d43-4c8e-9e5a-3d2f1b0c9a7e'))).toBe(0);
     // A user id that happens to be typed as an email is still another kind of subject.
-    expect(await backoff.retryAfterSeconds(loginSubject(userId))).toBe(0);
+    expect(await backoff.begin(loginSubject(userId))).toBe(0);
   });
 
   it('names no email and no user id in clear in the counter keys (they may sit in a shared Redis)', async () => {
     const { backoff, store } = await setUp({ threshold: 1 });
     const userId = '6f1c2f0e-8a8e-4a57-9d3e-2b1f0c9a7d11';
-    await backoff.recordFailure(loginSubject('ada@example.com'));
-    await backoff.recordFailure(currentPasswordSubject(userId));
+    await backoff.begin(loginSubject('ada@example.com'));
+    await backoff.begin(currentPasswordSubject(userId));
     expect(store.keys.size).toBe(4); // a count and a block for each
     for (const key of store.keys) {
       expect(key).toMatch(/^(login|current-password):[A-Za-z0-9_-]{43}:(failures|blocked)$/);

@@ -1,15 +1,16 @@
-import { CallHandler, ExecutionContext, HttpException, Injectable, NestInterceptor } from '@nestjs/common';
+import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { catchError, from, mergeMap, Observable } from 'rxjs';
-import { ApiError } from '../common/api-error';
+import { from, lastValueFrom, Observable } from 'rxjs';
+import { ApiError, hasErrorCode } from '../common/api-error';
 import type { AuthUser } from '../common/auth';
 import { MetricsService } from '../metrics/metrics.service';
 import { CredentialBackoffService, currentPasswordSubject } from './credential-backoff.service';
 
 /**
  * The per-account back-off on a route that re-checks the caller's current password: a
- * caller in back-off gets 429 with Retry-After before the password is looked at; an
- * `invalid_credentials` answer counts as a failure; a success resets the count.
+ * caller in back-off gets 429 with Retry-After before the password is looked at; each call
+ * counts as an attempt before the handler runs, and stays counted when it answers
+ * `invalid_credentials`; a success resets the count; any other answer takes it back.
  */
 @Injectable()
 export class CurrentPasswordBackoffInterceptor implements NestInterceptor {
@@ -18,31 +19,20 @@ export class CurrentPasswordBackoffInterceptor implements NestInterceptor {
     private readonly metrics: MetricsService,
   ) {}
 
-  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const request = context.switchToHttp().getRequest<FastifyRequest & { user?: AuthUser | null }>();
     // Behind the global JWT guard there is always a caller; without one there is nobody to count.
     if (!request.user) return next.handle();
-    const subject = currentPasswordSubject(request.user.id);
-    const retryAfterSeconds = await this.backoff.retryAfterSeconds(subject);
-    if (retryAfterSeconds > 0) {
-      this.metrics.rateLimited('account', request.routeOptions.url ?? 'unmatched');
-      throw new ApiError(429, 'rate_limited', 'Too many wrong passwords for this account; retry later', { retryAfterSeconds });
-    }
-    return next.handle().pipe(
-      mergeMap((value) => from(this.backoff.recordSuccess(subject).then(() => value))),
-      catchError((error: unknown) =>
-        from(
-          (isWrongPassword(error) ? this.backoff.recordFailure(subject) : Promise.resolve()).then(() => {
-            throw error;
-          }),
-        ),
+    return from(
+      this.backoff.attempt(
+        currentPasswordSubject(request.user.id),
+        () => lastValueFrom(next.handle()),
+        (error) => hasErrorCode(error, 'invalid_credentials'),
+        (retryAfterSeconds) => {
+          this.metrics.rateLimited('account', request.routeOptions.url ?? 'unmatched');
+          return new ApiError(429, 'rate_limited', 'Too many wrong passwords for this account; retry later', { retryAfterSeconds });
+        },
       ),
     );
   }
-}
-
-function isWrongPassword(error: unknown): boolean {
-  if (!(error instanceof HttpException)) return false;
-  const response = error.getResponse();
-  return typeof response === 'object' && response !== null && (response as { code?: unknown }).code === 'invalid_credentials';
 }
