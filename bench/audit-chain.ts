@@ -8,6 +8,7 @@ import { DataSource } from 'typeorm';
 import { AuditEvent } from '../src/audit/audit-event.entity';
 import { AuditService } from '../src/audit/audit.service';
 import { buildDataSourceOptions } from '../src/database/data-source-options';
+import { SCHEMA } from '../src/schema';
 
 /**
  * What the audit chain costs a transaction (docs/BENCHMARKS.md, "Audit trail").
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
     target.pathname = `/${name}`;
     url = target.toString();
   }
-  const dataSource = new DataSource(buildDataSourceOptions({ url, dataDir }));
+  const dataSource = new DataSource(buildDataSourceOptions({ url, dataDir }, SCHEMA));
   await dataSource.initialize();
   try {
     await dataSource.query(`CREATE TABLE audit_events_plain (LIKE audit_events INCLUDING ALL)`);

@@ -12,6 +12,7 @@ import { MailModule } from './mail/mail.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { MfaModule } from './mfa/mfa.module';
 import { ProjectsModule } from './projects/projects.module';
+import { SCHEMA } from './schema';
 import { UsersModule } from './users/users.module';
 
 @Module({
@@ -21,7 +22,7 @@ import { UsersModule } from './users/users.module';
     LoggingModule,
     MetricsModule,
     ScheduleModule.forRoot(),
-    DatabaseModule,
+    DatabaseModule.forRoot(SCHEMA),
     AuditModule,
     UsersModule,
     AuthModule,

@@ -11,6 +11,7 @@ import { buildDataSourceOptions } from '../src/database/data-source-options';
 import { compileService, CompiledService } from './support/compiled-service';
 import { createTestDatabase, TEST_JWT_SECRET, TestDatabase } from './support/test-app';
 import { copyPgliteTemplate, POSTGRES_SERVER_URL } from './support/database-templates';
+import { SCHEMA } from '../src/schema';
 
 /**
  * Several instances on one PostgreSQL: two service processes (the real AppModule, compiled
@@ -123,7 +124,7 @@ beforeAll(async () => {
   writeFileSync(join(compiled.root, 'writer.js'), WRITER);
   database = await createTestDatabase({ serverUrl: POSTGRES_SERVER_URL });
   // This process migrates the new database first: two instances starting on an empty one would race to migrate it.
-  dataSource = new DataSource(buildDataSourceOptions({ url: database.env.DATABASE_URL, dataDir: database.env.DATA_DIR }));
+  dataSource = new DataSource(buildDataSourceOptions({ url: database.env.DATABASE_URL, dataDir: database.env.DATA_DIR }, SCHEMA));
   await dataSource.initialize();
   audit = serviceOn(dataSource);
 }, 120_000);
@@ -182,7 +183,7 @@ describe('several instances on one PostgreSQL', () => {
   it('a purge in one instance while the others write: the chain holds', async () => {
     const before: Array<{ created_at: Date }> = await dataSource.query('SELECT created_at FROM audit_events ORDER BY seq');
     const cutoff = before[Math.floor(before.length / 2)].created_at;
-    const other = new DataSource(buildDataSourceOptions({ url: database.env.DATABASE_URL, dataDir: database.env.DATA_DIR }));
+    const other = new DataSource(buildDataSourceOptions({ url: database.env.DATABASE_URL, dataDir: database.env.DATA_DIR }, SCHEMA));
     await other.initialize();
     try {
       const subject = randomUUID();
@@ -225,7 +226,7 @@ describe('npm run audit:export (the compiled program)', () => {
   it('writes NDJSON from a PGlite directory (the service stopped), and exits', async () => {
     const directory = dataDir();
     copyPgliteTemplate(directory);
-    const pglite = new DataSource(buildDataSourceOptions({ url: undefined, dataDir: directory }));
+    const pglite = new DataSource(buildDataSourceOptions({ url: undefined, dataDir: directory }, SCHEMA));
     await pglite.initialize();
     const subject = randomUUID();
     for (const type of ['user.registered', 'user.login_succeeded', 'user.login_failed'] as const) {

@@ -2,11 +2,12 @@ import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { buildDataSourceOptions, MIGRATIONS } from '../src/database/data-source-options';
-import { CreateSessions1764115200000 } from '../src/database/migrations/1764115200000-CreateSessions';
+import { buildDataSourceOptions } from '../src/database/data-source-options';
+import { CreateSessions1764115200000 } from '../src/tokens/migrations/1764115200000-CreateSessions';
 import { PasswordService } from '../src/users/password.service';
 import { authed, GOOD_PASSWORD } from './support/api';
 import { createTestDatabase, startApp, TestApp, TestDatabase } from './support/test-app';
+import { SCHEMA } from '../src/schema';
 
 /**
  * The migration that gives sessions a row of their own carries what was there: a
@@ -15,7 +16,7 @@ import { createTestDatabase, startApp, TestApp, TestDatabase } from './support/t
  * as they were.
  */
 const SESSIONS_TIMESTAMP = 1764115200000;
-const timestampOf = (migration: (typeof MIGRATIONS)[number]) => Number(/(\d{13})$/.exec(migration.name)![1]);
+const timestampOf = (migration: (typeof SCHEMA.migrations)[number]) => Number(/(\d{13})$/.exec(migration.name)![1]);
 const EMAIL = 'migrated@example.com';
 const USER_ID = '00000000-0000-4000-8000-000000000001';
 
@@ -51,8 +52,8 @@ describe('the CreateSessions migration', () => {
     await database?.drop();
   });
 
-  async function migrate(migrations: typeof MIGRATIONS, work: (dataSource: DataSource) => Promise<void>): Promise<void> {
-    const options = buildDataSourceOptions({ url: database.env.DATABASE_URL, dataDir: database.env.DATA_DIR });
+  async function migrate(migrations: typeof SCHEMA.migrations, work: (dataSource: DataSource) => Promise<void>): Promise<void> {
+    const options = buildDataSourceOptions({ url: database.env.DATABASE_URL, dataDir: database.env.DATA_DIR }, SCHEMA);
     const dataSource = new DataSource({ ...options, migrations });
     await dataSource.initialize(); // runs them
     try {
@@ -64,7 +65,7 @@ describe('the CreateSessions migration', () => {
 
   it('gives each session of the earlier schema a row, reverts, and the service serves them afterwards', async () => {
     database = await createTestDatabase({ empty: true });
-    const before = MIGRATIONS.filter((migration) => timestampOf(migration) < SESSIONS_TIMESTAMP);
+    const before = SCHEMA.migrations.filter((migration) => timestampOf(migration) < SESSIONS_TIMESTAMP);
     const passwordHash = await new PasswordService({
       bcryptCost: 4,
       bcryptConcurrency: 1,

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MIGRATIONS } from '../src/database/data-source-options';
 import { CapturedLogs, createTestDatabase, startApp, TestDatabase, usingPostgres } from './support/test-app';
+import { SCHEMA } from '../src/schema';
 
 /**
  * What a person reads when the service starts: the first start on an empty database says
@@ -21,7 +21,7 @@ async function startLines(db: TestDatabase): Promise<Array<{ context?: string; m
   return logs.entries() as Array<{ context?: string; msg?: string; level: number }>;
 }
 
-const migrationNames = MIGRATIONS.map((migration) => new migration().name ?? migration.name);
+const migrationNames = SCHEMA.migrations.map((migration) => new migration().name ?? migration.name);
 const CLAIMS_TO_CREATE = /\b(creat|generat|applied|applying)/i;
 
 describe('start-up messages', () => {

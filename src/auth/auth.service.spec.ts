@@ -40,6 +40,7 @@ import { usersConfig, UsersConfig } from '../users/users.config';
 import { UsersService } from '../users/users.service';
 import { AuthService } from './auth.service';
 import { specTokensConfig } from '../../test/support/tokens-config';
+import { SCHEMA } from '../schema';
 
 const PASSWORD = 'correct horse battery staple';
 const CLIENT: ClientInfo = { userAgent: 'spec-agent/1.0', ip: '192.0.2.10', requestId: 'req-1' };
@@ -111,7 +112,7 @@ async function setUp({ verification = 'optional' }: { verification?: EmailVerifi
   } satisfies AccountEmailConfig;
   const module = await Test.createTestingModule({
     imports: [
-      TypeOrmModule.forRoot({ ...buildDataSourceOptions({ url: undefined, dataDir }), retryAttempts: 0 }),
+      TypeOrmModule.forRoot({ ...buildDataSourceOptions({ url: undefined, dataDir }, SCHEMA), retryAttempts: 0 }),
       TypeOrmModule.forFeature([User, Session, RefreshToken, AuditEvent, AuditChainMark]),
       JwtModule.register(jwtModuleOptions(TOKENS)), // the JwtService TokensModule builds
     ],

@@ -7,6 +7,7 @@ import { AUDIT_EVENT_TYPES, type AuditEventType, isAuditEventType } from '../aud
 import { ConfigError } from '../config/env';
 import { databaseConfig } from '../database/database.config';
 import { buildDataSourceOptions } from '../database/data-source-options';
+import { SCHEMA } from '../schema';
 
 const USAGE =
   'usage: npm run audit:export -- --since <ISO date or duration such as 7d> [--until <ISO date or duration>] [--type <event type>]…';
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
   const unknown = types.filter((type) => !isAuditEventType(type));
   if (unknown.length > 0) throw new UsageError(`unknown --type ${unknown.join(', ')}; one of: ${AUDIT_EVENT_TYPES.join(', ')}`);
 
-  const dataSource = new DataSource({ ...buildDataSourceOptions(databaseConfig()), migrationsRun: false });
+  const dataSource = new DataSource({ ...buildDataSourceOptions(databaseConfig(), SCHEMA), migrationsRun: false });
   await dataSource.initialize();
   try {
     for await (const line of auditEventLines(dataSource, { since, until, types: types as AuditEventType[] })) {

@@ -1,33 +1,39 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Logger, Module } from '@nestjs/common';
+import { DynamicModule, Logger, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { Logger as TypeOrmLogger } from 'typeorm';
 import { databaseConfig, DatabaseConfig } from './database.config';
-import { buildDataSourceOptions } from './data-source-options';
+import { buildDataSourceOptions, DatabaseSchema } from './data-source-options';
 
-@Module({
-  imports: [
-    TypeOrmModule.forRootAsync({
-      imports: [ConfigModule.forFeature(databaseConfig)],
-      inject: [databaseConfig.KEY],
-      useFactory: (config: DatabaseConfig) => {
-        announce(config);
-        return {
-          ...buildDataSourceOptions(config),
-          logger: new MigrationLogger(),
-          retryAttempts: 3,
-          retryDelay: 1000,
-          // Only a server that is not reachable or not ready yet is worth waiting for. The
-          // embedded PGlite runs in this process: what failed once fails again.
-          toRetry: (error: unknown) => config.url !== undefined && isTransientConnectError(error),
-        };
-      },
-    }),
-  ],
-})
-export class DatabaseModule {}
+/** The database connection; AppModule hands it the schema (src/schema.ts), so that this layer names no feature. */
+@Module({})
+export class DatabaseModule {
+  static forRoot(schema: DatabaseSchema): DynamicModule {
+    return {
+      module: DatabaseModule,
+      imports: [
+        TypeOrmModule.forRootAsync({
+          imports: [ConfigModule.forFeature(databaseConfig)],
+          inject: [databaseConfig.KEY],
+          useFactory: (config: DatabaseConfig) => {
+            announce(config);
+            return {
+              ...buildDataSourceOptions(config, schema),
+              logger: new MigrationLogger(),
+              retryAttempts: 3,
+              retryDelay: 1000,
+              // Only a server that is not reachable or not ready yet is worth waiting for. The
+              // embedded PGlite runs in this process: what failed once fails again.
+              toRetry: (error: unknown) => config.url !== undefined && isTransientConnectError(error),
+            };
+          },
+        }),
+      ],
+    };
+  }
+}
 
 /** Which database this start uses, and whether it creates it (the embedded one, on a first start). */
 function announce(config: DatabaseConfig): void {

@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { describe, expect, it } from 'vitest';
 import { useMigratedPglite } from '../../test/support/pglite-template';
 import { buildDataSourceOptions } from './data-source-options';
+import { SCHEMA } from '../schema';
 
 const pglite = useMigratedPglite('pglite-shutdown');
 
@@ -21,7 +22,7 @@ function clusterState(dataDir: string): 'shut down' | 'in production' | number {
 describe('createPgliteDriver shutting down', () => {
   it('closes the embedded database when TypeORM ends its pool (DataSource.destroy, as app.close() does)', async () => {
     const dataDir = pglite.dataDir();
-    const dataSource = new DataSource(buildDataSourceOptions({ url: undefined, dataDir }));
+    const dataSource = new DataSource(buildDataSourceOptions({ url: undefined, dataDir }, SCHEMA));
     await dataSource.initialize();
     await dataSource.query('INSERT INTO users (email, password_hash) VALUES ($1, $2)', ['closing@example.com', '$2b$04$' + 'a'.repeat(53)]);
     expect(clusterState(dataDir)).toBe('in production');
@@ -29,7 +30,7 @@ describe('createPgliteDriver shutting down', () => {
     await dataSource.destroy();
     expect(clusterState(dataDir)).toBe('shut down');
 
-    const reopened = new DataSource(buildDataSourceOptions({ url: undefined, dataDir }));
+    const reopened = new DataSource(buildDataSourceOptions({ url: undefined, dataDir }, SCHEMA));
     await reopened.initialize();
     pglite.afterThisTest(() => reopened.destroy());
     expect(await reopened.query('SELECT email FROM users')).toEqual([{ email: 'closing@example.com' }]);

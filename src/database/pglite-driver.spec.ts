@@ -4,8 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { useMigratedPglite } from '../../test/support/pglite-template';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { User } from '../users/user.entity';
-import { buildDataSourceOptions, MIGRATIONS } from './data-source-options';
+import { buildDataSourceOptions } from './data-source-options';
 import { createPgliteDriver } from './pglite-driver';
+import { SCHEMA } from '../schema';
 
 const HASH = '$2b$04$' + 'a'.repeat(53);
 const pglite = useMigratedPglite('pglite-driver');
@@ -13,7 +14,7 @@ const pglite = useMigratedPglite('pglite-driver');
 /** A DataSource on a temp directory of its own, holding a copy of the migrated template. */
 async function openDataSource(driverOptions: { leaseTimeoutMs?: number; statementCacheSize?: number } = {}): Promise<DataSource> {
   const dataDir = pglite.dataDir();
-  const options = buildDataSourceOptions({ url: undefined, dataDir });
+  const options = buildDataSourceOptions({ url: undefined, dataDir }, SCHEMA);
   const { leaseTimeoutMs, statementCacheSize } = driverOptions;
   const dataSource = new DataSource(
     leaseTimeoutMs === undefined && statementCacheSize === undefined
@@ -45,7 +46,7 @@ describe('createPgliteDriver under TypeORM', () => {
     const dataSource = await openDataSource();
     expect(await dataSource.showMigrations()).toBe(false);
     const applied: Array<{ name: string }> = await dataSource.query('SELECT name FROM migrations ORDER BY id');
-    expect(applied.map((row) => row.name)).toEqual(MIGRATIONS.map((migration) => new migration().name));
+    expect(applied.map((row) => row.name)).toEqual(SCHEMA.migrations.map((migration) => new migration().name));
     expect(applied.map((row) => row.name)).toContain('CreateUsers1763798400000');
     expect(await emails(dataSource)).toEqual([]);
   });

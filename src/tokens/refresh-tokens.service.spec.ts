@@ -18,6 +18,7 @@ import { RevocationService } from './revocation/revocation.service';
 import { Session } from './session.entity';
 import { CLOCK_TOLERANCE_SECONDS, tokensConfig } from './tokens.config';
 import { specTokensConfig } from '../../test/support/tokens-config';
+import { SCHEMA } from '../schema';
 
 const CLIENT: ClientInfo = { userAgent: 'spec-agent/1.0', ip: '192.0.2.10', requestId: 'req-1' };
 const OTHER_CLIENT: ClientInfo = { userAgent: 'spec-agent/2.0', ip: '192.0.2.20', requestId: 'req-2' };
@@ -45,7 +46,7 @@ async function setUp({ reuseInterval = 10 } = {}): Promise<Context> {
   const refreshTokenKey = randomBytes(32);
   const module = await Test.createTestingModule({
     imports: [
-      TypeOrmModule.forRoot({ ...buildDataSourceOptions({ url: undefined, dataDir }), retryAttempts: 0 }),
+      TypeOrmModule.forRoot({ ...buildDataSourceOptions({ url: undefined, dataDir }, SCHEMA), retryAttempts: 0 }),
       TypeOrmModule.forFeature([Session, RefreshToken]),
     ],
     providers: [

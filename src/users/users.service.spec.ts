@@ -29,6 +29,7 @@ import { User } from './user.entity';
 import { usersConfig, UsersConfig } from './users.config';
 import { UsersService } from './users.service';
 import { specTokensConfig } from '../../test/support/tokens-config';
+import { SCHEMA } from '../schema';
 
 const PASSWORD = 'correct horse battery staple';
 const POLICY = { minLength: 8, maxLength: 128, rejectCommon: true };
@@ -52,7 +53,7 @@ async function setUp(admin?: UsersConfig['admin']): Promise<Context> {
   const config: UsersConfig = { bcryptCost: 4, bcryptConcurrency: 2, admin, passwordPolicy: POLICY };
   const module = await Test.createTestingModule({
     imports: [
-      TypeOrmModule.forRoot({ ...buildDataSourceOptions({ url: undefined, dataDir }), retryAttempts: 0 }),
+      TypeOrmModule.forRoot({ ...buildDataSourceOptions({ url: undefined, dataDir }, SCHEMA), retryAttempts: 0 }),
       TypeOrmModule.forFeature([User, Session, RefreshToken, AuditEvent, AuditChainMark]),
     ],
     providers: [

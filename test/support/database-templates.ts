@@ -6,6 +6,7 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { inject } from 'vitest';
 import { buildDataSourceOptions } from '../../src/database/data-source-options';
+import { SCHEMA } from '../../src/schema';
 
 /**
  * Migrated databases that tests copy instead of migrating their own: a first start runs
@@ -35,7 +36,7 @@ export const POSTGRES_SERVER_URL = process.env.DATABASE_URL || 'postgres://postg
 
 /** Runs every migration on this database (the service does the same at start). */
 export async function migrate(config: { url?: string; dataDir: string }): Promise<void> {
-  const dataSource = new DataSource(buildDataSourceOptions({ url: config.url, dataDir: config.dataDir }));
+  const dataSource = new DataSource(buildDataSourceOptions({ url: config.url, dataDir: config.dataDir }, SCHEMA));
   await dataSource.initialize();
   await dataSource.destroy();
 }
