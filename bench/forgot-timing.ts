@@ -6,7 +6,7 @@
  *
  * One request at a time, with a pause between: what one client can do (the per-IP limit,
  * AUTH_RATE_LIMIT, allows 10 a minute by default). The account's token, outbox row and
- * audit event are written just after the answer (AfterResponse); the pause lets that work
+ * audit event are written just after the answer (EmailRequestsWorker); the pause lets that work
  * end before the next request, as a client held to the per-IP limit always sees.
  */
 import { randomBytes } from 'node:crypto';

@@ -1,6 +1,8 @@
 import type { DatabaseSchema } from './database/data-source-options';
 import { EmailToken } from './account-email/email-token.entity';
+import { EmailRequest } from './account-email/email-request.entity';
 import { CreateEmailTokens1764600000000 } from './account-email/migrations/1764600000000-CreateEmailTokens';
+import { CreateEmailRequests1764700000000 } from './account-email/migrations/1764700000000-CreateEmailRequests';
 import { AuditChainMark } from './audit/audit-chain-mark.entity';
 import { AuditEvent } from './audit/audit-event.entity';
 import { CreateAuditEvents1764100000000 } from './audit/migrations/1764100000000-CreateAuditEvents';
@@ -31,8 +33,8 @@ import { User } from './users/user.entity';
  */
 export const SCHEMA: DatabaseSchema = {
   entities: [User, Session, RefreshToken, Project, OutboxMessage, AuditEvent, AuditChainMark,
-    MfaTotp, MfaRecoveryCode, MfaChallenge, Passkey, WebauthnChallenge, EmailToken],
+    MfaTotp, MfaRecoveryCode, MfaChallenge, Passkey, WebauthnChallenge, EmailToken, EmailRequest],
   migrations: [CreateUsers1763798400000, CreateRefreshTokens1763884800000, CreateProjects1763971200000, CreateAuditEvents1764100000000, CreateSessions1764115200000,
     CreateMailOutbox1764200000000, CreateUserTokenCutoffs1764300000000, AddUserStatus1764400000000, CreateMfa1764500000000,
-    CreateEmailTokens1764600000000],
+    CreateEmailTokens1764600000000, CreateEmailRequests1764700000000],
 };

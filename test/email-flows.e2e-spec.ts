@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AfterResponse } from '../src/account-email/after-response';
+import { EmailRequestsWorker } from '../src/account-email/email-requests.worker';
 import { AuditService } from '../src/audit/audit.service';
 import { authed, GOOD_PASSWORD, register, uniqueEmail } from './support/api';
 import { QUICK_MAIL } from './support/mail';
 import { type ReceivedMail, TestSmtpServer } from './support/smtp';
-import { startApp, TestApp } from './support/test-app';
+import { createTestDatabase, startApp, TestApp } from './support/test-app';
 
 /**
  * The contract's Email section and its routes, end to end: the real service on PGlite or
@@ -67,8 +67,8 @@ function noticeText(mail: ReceivedMail): string {
   return text;
 }
 
-/** Whatever the routes left to run after their response (the mail of forgot and resend) has run. */
-const settled = (app: TestApp) => app.app.get(AfterResponse).idle();
+/** The requests of forgot and resend, handled now rather than on the worker's own time. */
+const settled = (app: TestApp) => app.app.get(EmailRequestsWorker).runOnce();
 
 async function outboxCount(app: TestApp, to: string, template?: string): Promise<number> {
   const [row]: Array<{ n: number }> = await app.dataSource.query(
@@ -620,5 +620,35 @@ describe('per-IP limits (AUTH_RATE_LIMIT)', () => {
     const limited = await post(app, path, { email: uniqueEmail() }).expect(429);
     expect(limited.body.code).toBe('rate_limited');
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+  });
+});
+
+describe('a request answered is never lost', () => {
+  it('forgot: the row written before the answer is handled by the next start, when this one stopped first', async () => {
+    const database = await createTestDatabase();
+    const env = { SMTP_URL: smtp.url, ...QUICK_MAIL };
+    let first: TestApp | undefined = await startApp(env, database);
+    try {
+      const user = await register(first);
+      await first.app.get(EmailRequestsWorker).beforeApplicationShutdown(); // as if the process died right after answering
+      await post(first, '/auth/password/forgot', { email: user.email }).expect(202);
+      await post(first, '/auth/password/forgot', { email: uniqueEmail('nobody') }).expect(202);
+      expect(await first.dataSource.query('SELECT count(*)::int AS n FROM email_requests')).toEqual([{ n: 2 }]); // both, alike
+      await first.stop();
+      first = undefined;
+
+      const second = await startApp(env, database);
+      try {
+        await second.app.get(EmailRequestsWorker).runOnce();
+        expect(await second.dataSource.query('SELECT count(*)::int AS n FROM email_requests')).toEqual([{ n: 0 }]);
+        const [mail] = await mailTo(user.email, SUBJECT.reset);
+        await post(second, '/auth/password/reset', { token: linkToken(mail, LINK_PATH.reset), newPassword: NEW_PASSWORD }).expect(204);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await first?.stop();
+      await database.drop();
+    }
   });
 });

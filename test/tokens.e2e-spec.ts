@@ -258,8 +258,8 @@ describe('stateless access tokens', () => {
     const queries: string[] = [];
     const logger = app.dataSource.logger;
     const counting = Object.create(logger) as typeof logger;
-    // The mail worker's poll and the revocation sweep run on their own timers and may land inside a request.
-    const background = /\bmail_outbox\b|\buser_token_cutoffs\b/;
+    // The workers' polls and the revocation sweep run on their own timers and may land inside a request.
+    const background = /\b(mail_outbox|email_requests|user_token_cutoffs)\b/;
     counting.logQuery = (query: string) => void (background.test(query) || queries.push(query));
     (app.dataSource as unknown as { logger: typeof logger }).logger = counting;
     try {

@@ -9,10 +9,11 @@ import { accountEmailConfig } from './account-email.config';
 import { AccountEmailLifecycle } from './account-email.lifecycle';
 import { AccountEmailService } from './account-email.service';
 import { AddressRateLimit } from './address-rate-limit';
-import { AfterResponse } from './after-response';
 import { EmailChangeController } from './email-change.controller';
 import { EmailLinksController } from './email-links.controller';
 import { EmailPagesController } from './email-pages.controller';
+import { EmailRequest } from './email-request.entity';
+import { EmailRequestsWorker } from './email-requests.worker';
 import { EmailToken } from './email-token.entity';
 import { EmailTokensService } from './email-tokens.service';
 import { EmailVerificationService } from './email-verification.service';
@@ -25,14 +26,14 @@ import { EmailVerificationService } from './email-verification.service';
 @Module({
   imports: [
     ConfigModule.forFeature(accountEmailConfig),
-    TypeOrmModule.forFeature([EmailToken]),
+    TypeOrmModule.forFeature([EmailToken, EmailRequest]),
     UsersModule,
     TokensModule,
     MailModule,
     RateLimitModule,
   ],
   controllers: [EmailLinksController, EmailChangeController, EmailPagesController],
-  providers: [AccountEmailService, EmailVerificationService, EmailTokensService, AddressRateLimit, AfterResponse, AccountEmailLifecycle],
+  providers: [AccountEmailService, EmailVerificationService, EmailTokensService, AddressRateLimit, EmailRequestsWorker, AccountEmailLifecycle],
   exports: [EmailVerificationService],
 })
 export class AccountEmailModule {}

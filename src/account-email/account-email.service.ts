@@ -15,19 +15,11 @@ import { User } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
 import { accountEmailConfig, AccountEmailConfig } from './account-email.config';
 import { AddressRateLimit } from './address-rate-limit';
-import { AfterResponse } from './after-response';
 import type { Answered } from './answered.decorator';
+import { EmailRequestsWorker } from './email-requests.worker';
 import { EmailTokensService } from './email-tokens.service';
 import { EmailVerificationService } from './email-verification.service';
-
-/** The columns a mail-sending flow needs of a user, read with a lock in its transaction. */
-interface UserRow {
-  id: string;
-  email: string;
-  display_name: string | null;
-  email_verified_at: Date | null;
-  disabled_at: Date | null;
-}
+import { lockUser } from './locked-user';
 
 const verificationInvalid = () =>
   new ApiError(400, 'verification_token_invalid', 'This link is invalid, has expired or was already used');
@@ -52,7 +44,7 @@ export class AccountEmailService {
     private readonly mail: MailService,
     private readonly audit: AuditService,
     private readonly addressLimit: AddressRateLimit,
-    private readonly afterResponse: AfterResponse,
+    private readonly requests: EmailRequestsWorker,
     private readonly backoff: CredentialBackoffService,
   ) {}
 
@@ -61,7 +53,7 @@ export class AccountEmailService {
     return this.dataSource.transaction(async (manager) => {
       const spent = await this.tokens.spend(token, 'verify_email', manager);
       if (!spent) throw verificationInvalid();
-      const [user] = await this.lockUser(spent.userId, manager);
+      const user = await lockUser(manager, { id: spent.userId });
       if (!user || user.disabled_at !== null) throw verificationInvalid();
       if (user.email_verified_at === null) {
         await manager.update(User, { id: user.id }, { emailVerifiedAt: () => 'now()' });
@@ -72,43 +64,23 @@ export class AccountEmailService {
   }
 
   /**
-   * POST /auth/email/verify/resend: the same answer, in the same time, for every address
-   * (see AfterResponse). A link goes only to an enabled account whose address is not
-   * verified, within the per-address limit, and not with EMAIL_VERIFICATION=off.
+   * POST /auth/email/verify/resend: the same answer, after the same work, for every address
+   * (see EmailRequestsWorker, which sends the link: only to an enabled account whose address
+   * is not verified). Past the per-address limit, or with EMAIL_VERIFICATION=off, nothing.
    */
-  async resendVerification(email: string, answered: Answered): Promise<void> {
+  async resendVerification(email: string, client: ClientInfo, answered: Answered): Promise<void> {
     const { allowed } = await this.addressLimit.take(email);
-    const user = await this.accountOf(email);
-    if (!allowed || !user || this.verification.mode === 'off') return;
-    this.afterResponse.run('Resending a verification link', answered, () =>
-      this.dataSource.transaction(async (manager) => {
-        const [current] = await this.lockUser(user.id, manager);
-        if (!current || current.disabled_at !== null || current.email_verified_at !== null) return;
-        await this.verification.queueLink({ id: current.id, email: current.email, displayName: current.display_name }, manager);
-      }),
-    );
+    if (allowed && this.verification.mode !== 'off') await this.requests.add('verify_email', normaliseEmail(email), client, answered);
   }
 
   /**
-   * POST /auth/password/forgot: the same answer, in the same time, for every address (see
-   * AfterResponse). A reset link goes only to an enabled account, within the per-address limit.
+   * POST /auth/password/forgot: the same answer, after the same work, for every address
+   * (see EmailRequestsWorker, which sends the link: only to an enabled account). Past the
+   * per-address limit, nothing.
    */
   async forgotPassword(email: string, client: ClientInfo, answered: Answered): Promise<void> {
     const { allowed } = await this.addressLimit.take(email);
-    const user = await this.accountOf(email);
-    if (!allowed || !user) return;
-    this.afterResponse.run('A password reset request', answered, () =>
-      this.dataSource.transaction(async (manager) => {
-        const [current] = await this.lockUser(user.id, manager);
-        if (!current || current.disabled_at !== null) return;
-        await this.tokens.mailLink(
-          { userId: current.id, purpose: 'reset_password', ttlSeconds: this.config.resetTtlSeconds, to: current.email, displayName: current.display_name },
-          manager,
-        );
-        // Only for an account: an event never names the address tried for an unknown one.
-        await this.audit.record({ type: 'user.password_reset_requested', userId: current.id, actorId: null, client }, manager);
-      }),
-    );
+    if (allowed) await this.requests.add('reset_password', normaliseEmail(email), client, answered);
   }
 
   /**
@@ -126,7 +98,7 @@ export class AccountEmailService {
     const email = await this.dataSource.transaction(async (manager) => {
       const spent = await this.tokens.spend(token, 'reset_password', manager);
       if (!spent) throw resetInvalid(); // spent or expired meanwhile
-      const [user] = await this.lockUser(spent.userId, manager);
+      const user = await lockUser(manager, { id: spent.userId });
       if (!user || user.disabled_at !== null) throw resetInvalid();
       await manager.update(User, { id: user.id }, { passwordHash, emailVerifiedAt: () => 'COALESCE(email_verified_at, now())' });
       await this.tokens.spendAll(user.id, manager, ['reset_password']);
@@ -160,7 +132,7 @@ export class AccountEmailService {
       throw new ApiError(429, 'rate_limited', 'Too many messages to this address; retry later', { retryAfterSeconds });
     }
     await this.dataSource.transaction(async (manager) => {
-      const [current] = await this.lockUser(user.id, manager);
+      const current = await lockUser(manager, { id: user.id });
       if (!current) throw new ApiError(401, 'token_invalid', 'The account of this token no longer exists');
       await this.tokens.spendAll(current.id, manager, ['change_email']);
       await this.tokens.mailLink(
@@ -190,7 +162,7 @@ export class AccountEmailService {
       return await this.dataSource.transaction(async (manager) => {
         const spent = await this.tokens.spend(token, 'change_email', manager);
         if (!spent || spent.newEmail === null) throw verificationInvalid();
-        const [user] = await this.lockUser(spent.userId, manager);
+        const user = await lockUser(manager, { id: spent.userId });
         if (!user || user.disabled_at !== null) throw verificationInvalid();
         const taken: unknown[] = await manager.query(`SELECT 1 FROM users WHERE email = $1 AND id <> $2`, [spent.newEmail, user.id]);
         if (taken.length > 0) throw emailTaken();
@@ -220,19 +192,4 @@ export class AccountEmailService {
    * up: one indexed read that returns a row or none, with nothing built from it, so that
    * a hit costs what a miss costs. (A database that is down fails both alike: 503.)
    */
-  private async accountOf(email: string): Promise<{ id: string } | undefined> {
-    const rows: Array<{ id: string }> = await this.dataSource.query('SELECT id FROM users WHERE email = $1', [normaliseEmail(email)]);
-    return rows[0];
-  }
-
-  /**
-   * The user's row, locked until the transaction ends: a concurrent disable, email change
-   * or reset waits for this one, and this one sees what committed before it.
-   */
-  private lockUser(id: string, manager: EntityManager): Promise<UserRow[]> {
-    return manager.query(
-      `SELECT id, email, display_name, email_verified_at, disabled_at FROM users WHERE id = $1 FOR UPDATE`,
-      [id],
-    );
-  }
 }

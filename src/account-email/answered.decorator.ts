@@ -8,7 +8,7 @@ export interface Answered {
 
 /**
  * The route's Answered: the raw response's `close`, which follows `finish`. For work that
- * must not delay the answer, nor run while it is being written (see AfterResponse). An
+ * must not delay the answer, nor run while it is being written (see EmailRequestsWorker). An
  * object, not the promise itself: Nest awaits a parameter's value, which would wait for
  * the answer before the handler runs.
  */

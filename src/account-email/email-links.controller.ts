@@ -38,8 +38,8 @@ export class EmailLinksController {
   @ApiOperation({ summary: 'Send a new verification link, when the address is that of an account not yet verified' })
   @ApiAcceptedResponse({ type: AcceptedResponse, description: 'Whatever the address; past EMAIL_RATE_LIMIT for it, nothing is sent' })
   @ApiErrors({ 400: 'validation_failed: not an email address' }, 429)
-  async resend(@Body() body: EmailRequestDto, @WhenAnswered() answered: Answered): Promise<AcceptedResponse> {
-    await this.accountEmail.resendVerification(body.email, answered);
+  async resend(@Body() body: EmailRequestDto, @Client() client: ClientInfo, @WhenAnswered() answered: Answered): Promise<AcceptedResponse> {
+    await this.accountEmail.resendVerification(body.email, client, answered);
     return RESEND_ACCEPTED;
   }
 

@@ -6,6 +6,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { MailService } from '../mail/mail.service';
 import type { OutgoingMail } from '../mail/mail-templates';
 import type { EmailTokenPurpose } from './email-token.entity';
+import { returnedRows } from '../database/query-results';
 
 /** A link's token as mailed: 256 random bits, base64url (43 characters). */
 export function newLinkToken(): string {
@@ -134,6 +135,5 @@ export class EmailTokensService {
 
 /** An UPDATE or DELETE … RETURNING: TypeORM's postgres driver answers [rows, count] for it. */
 async function update<T>(manager: EntityManager, sql: string, parameters: unknown[]): Promise<T[]> {
-  const result: unknown = await manager.query(sql, parameters);
-  return (Array.isArray(result) && Array.isArray(result[0]) ? result[0] : result) as T[];
+  return returnedRows<T>(await manager.query(sql, parameters));
 }

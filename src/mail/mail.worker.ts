@@ -7,6 +7,8 @@ import { MetricsService } from '../metrics/metrics.service';
 import { mailConfig, MailConfig } from './mail.config';
 import { MailTemplateError, renderMail, SECRET_PARAM } from './mail-templates';
 import { describeSendError, MAIL_TRANSPORT, MailTransport } from './mail-transport';
+import { affectedCount, returnedRows } from '../database/query-results';
+import { PollingWorker } from '../common/polling-worker';
 
 /** Messages claimed at once by one instance. */
 export const BATCH_SIZE = 10;
@@ -51,11 +53,8 @@ export function retryDelaySeconds(attempts: number, maxSeconds: number, random: 
  * next try. All state is in the rows: a restart, or another instance, carries on.
  */
 @Injectable()
-export class MailWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class MailWorker extends PollingWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Mail');
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private stopping = false;
   private readonly shutdown = new AbortController();
   /** The database failure being reported, so that an outage is logged once, not every second. */
   private databaseProblem?: string;
@@ -66,14 +65,16 @@ export class MailWorker implements OnApplicationBootstrap, BeforeApplicationShut
     @Inject(mailConfig.KEY) private readonly config: MailConfig,
     @Inject(appConfig.KEY) private readonly app: AppConfig,
     private readonly metrics: MetricsService,
-  ) {}
+  ) {
+    super();
+  }
 
   onApplicationBootstrap(): void {
     this.metrics.readMailOutboxWith(() => this.outboxState());
     if (this.config.transport.kind === 'files') {
       this.logger.log(`No SMTP_URL: mail is written as .eml files under ${this.config.transport.directory}`);
     }
-    this.schedule(0);
+    this.startPolling();
   }
 
   /**
@@ -81,8 +82,7 @@ export class MailWorker implements OnApplicationBootstrap, BeforeApplicationShut
    * flight get SHUTDOWN_GRACE_MS, then are aborted; claimed messages not sent are released.
    */
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopping = true;
-    clearTimeout(this.timer);
+    this.stopPolling();
     if (this.running) {
       const grace = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref());
       await Promise.race([this.running, grace]);
@@ -92,24 +92,12 @@ export class MailWorker implements OnApplicationBootstrap, BeforeApplicationShut
     this.transport.close();
   }
 
-  /** One round now (tests and callers that just committed mail need not wait for the next poll). */
-  async runOnce(): Promise<void> {
-    while (this.running) await this.running;
-    if (this.stopping) return;
-    this.running = this.drain().finally(() => (this.running = undefined));
-    await this.running;
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopping) return;
-    this.timer = setTimeout(() => {
-      void this.runOnce().finally(() => this.schedule(this.config.pollIntervalMs));
-    }, delayMs);
-    this.timer.unref(); // the worker alone never keeps the process alive
+  protected pollIntervalMs(): number {
+    return this.config.pollIntervalMs;
   }
 
   /** Claims and sends batches while they come back full. Never throws. */
-  private async drain(): Promise<void> {
+  protected async drain(): Promise<void> {
     try {
       let full = true;
       while (full && !this.stopping) {
@@ -140,8 +128,7 @@ export class MailWorker implements OnApplicationBootstrap, BeforeApplicationShut
 
   /** An UPDATE … RETURNING: TypeORM's postgres driver answers [rows, count] for it. */
   private async update<T>(sql: string, parameters: unknown[]): Promise<T[]> {
-    const result: unknown = await this.dataSource.query(sql, parameters);
-    return (Array.isArray(result) && Array.isArray(result[0]) ? result[0] : result) as T[];
+    return returnedRows<T>(await this.dataSource.query(sql, parameters));
   }
 
   private async sendBatch(batch: ClaimedRow[]): Promise<void> {
@@ -250,7 +237,7 @@ export class MailWorker implements OnApplicationBootstrap, BeforeApplicationShut
         `DELETE FROM mail_outbox WHERE status <> 'pending' AND created_at < now() - $1::int * interval '1 day'`,
         [RETENTION_DAYS],
       );
-      return Array.isArray(deleted) && typeof deleted[1] === 'number' ? deleted[1] : 0;
+      return affectedCount(deleted);
     } catch (error) {
       this.logger.warn(`Mail outbox purge failed: ${(error as Error).message}`);
       return 0;

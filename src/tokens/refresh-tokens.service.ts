@@ -11,6 +11,7 @@ import { SessionView } from './dto/session.view';
 import { RevocationService } from './revocation/revocation.service';
 import { AuthMethod, Session, SessionEndReason } from './session.entity';
 import { CLOCK_TOLERANCE_SECONDS, tokensConfig, TokensConfig } from './tokens.config';
+import { affectedCount } from '../database/query-results';
 
 /** `rt_` + 256 random bits, base64url: never a JWS, so it can never pass as an access token. */
 const TOKEN_PREFIX = 'rt_';
@@ -234,7 +235,7 @@ export class RefreshTokensService {
           WHERE expires_at <= now() - make_interval(secs => $1) OR revoked_at <= now() - make_interval(secs => $1)`,
         [graceSeconds],
       );
-      const count = Array.isArray(deleted) && typeof deleted[1] === 'number' ? deleted[1] : 0;
+      const count = affectedCount(deleted);
       if (count > 0) this.logger.log(`Purged ${count} ended sessions and their refresh tokens`);
       return count;
     } catch (error) {
