@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { AuditService } from '../audit';
 import { ApiError } from '../common/api-error';
 import type { AuthUser, ClientInfo } from '../common/auth';
@@ -186,10 +186,4 @@ export class AccountEmailService {
       throw error;
     }
   }
-
-  /**
-   * The account of an address, as the routes that answer alike for every address look it
-   * up: one indexed read that returns a row or none, with nothing built from it, so that
-   * a hit costs what a miss costs. (A database that is down fails both alike: 503.)
-   */
 }
