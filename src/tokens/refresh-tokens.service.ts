@@ -267,10 +267,17 @@ export class RefreshTokensService {
     return new ApiError(401, 'refresh_token_reused', 'Refresh token was already used; the session has been ended');
   }
 
+  /**
+   * The clock is clock_timestamp(), not now(): now() is when this statement's transaction
+   * began, which can precede the start (and so the spent_at) of a rotation that commits
+   * before this statement's snapshot; with an interval of 0 that read as "spent in the
+   * future", within the interval, and a concurrent refresh got the current token too.
+   */
   private async lookUp(tokenHash: string): Promise<PresentedToken | undefined> {
     const [seen]: PresentedToken[] = await this.sessions.query(
       `SELECT t.session_id, s.user_id, t.spent_at, t.expires_at, s.revoked_at AS session_revoked_at,
-              (t.spent_at > now() - make_interval(secs => $2) AND s.revoked_at IS NULL AND s.expires_at > now()) AS in_reuse_interval
+              ($2::float8 > 0 AND t.spent_at > clock_timestamp() - make_interval(secs => $2::float8)
+                AND s.revoked_at IS NULL AND s.expires_at > now()) AS in_reuse_interval
          FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = $1`,
       [tokenHash, this.config.refreshReuseIntervalSeconds],
     );
