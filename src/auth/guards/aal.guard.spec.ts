@@ -1,8 +1,7 @@
 import 'reflect-metadata';
-import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../../common/api-error';
+import { guardContext, refusalOf } from '../../../test/support/guard-context';
 import { type AuthUser, RequireAal, Role } from '../../common/auth';
 import { AalGuard } from './aal.guard';
 
@@ -18,44 +17,25 @@ class BillingController {
   inherited() {}
 }
 
-function context(controller: Function, handler: Function, user?: AuthUser | null): ExecutionContext {
-  return {
-    getHandler: () => handler,
-    getClass: () => controller,
-    switchToHttp: () => ({ getRequest: () => ({ user }), getResponse: () => ({}), getNext: () => undefined }),
-  } as unknown as ExecutionContext;
-}
-
 const guard = new AalGuard(new Reflector());
 const password: AuthUser = { id: 'u', roles: [Role.User], sessionId: 's', amr: ['pwd'], aal: 1 };
 const stepped: AuthUser = { ...password, amr: ['pwd', 'otp'], aal: 2 };
 
-function refusal(run: () => unknown): { status: number; code: unknown } {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ApiError);
-    const apiError = error as ApiError;
-    return { status: apiError.getStatus(), code: (apiError.getResponse() as { code?: unknown }).code };
-  }
-  throw new Error('expected the guard to throw');
-}
-
 describe('AalGuard (@RequireAal)', () => {
   it('lets any request through a route without @RequireAal, even without a user', () => {
-    expect(guard.canActivate(context(ReportsController, ReportsController.prototype.open))).toBe(true);
-    expect(guard.canActivate(context(ReportsController, ReportsController.prototype.open, password))).toBe(true);
+    expect(guard.canActivate(guardContext(ReportsController, ReportsController.prototype.open))).toBe(true);
+    expect(guard.canActivate(guardContext(ReportsController, ReportsController.prototype.open, password))).toBe(true);
   });
 
   it('lets an aal-2 token through @RequireAal(2), and answers 403 step_up_required to aal 1 and to no user', () => {
-    expect(guard.canActivate(context(ReportsController, ReportsController.prototype.sensitive, stepped))).toBe(true);
+    expect(guard.canActivate(guardContext(ReportsController, ReportsController.prototype.sensitive, stepped))).toBe(true);
     const stepUp = { status: 403, code: 'step_up_required' };
-    expect(refusal(() => guard.canActivate(context(ReportsController, ReportsController.prototype.sensitive, password)))).toEqual(stepUp);
-    expect(refusal(() => guard.canActivate(context(ReportsController, ReportsController.prototype.sensitive, null)))).toEqual(stepUp);
+    expect(refusalOf(() => guard.canActivate(guardContext(ReportsController, ReportsController.prototype.sensitive, password)))).toEqual(stepUp);
+    expect(refusalOf(() => guard.canActivate(guardContext(ReportsController, ReportsController.prototype.sensitive, null)))).toEqual(stepUp);
   });
 
   it('applies @RequireAal on the controller class to its handlers', () => {
-    expect(guard.canActivate(context(BillingController, BillingController.prototype.inherited, stepped))).toBe(true);
-    expect(refusal(() => guard.canActivate(context(BillingController, BillingController.prototype.inherited, password))).code).toBe('step_up_required');
+    expect(guard.canActivate(guardContext(BillingController, BillingController.prototype.inherited, stepped))).toBe(true);
+    expect(refusalOf(() => guard.canActivate(guardContext(BillingController, BillingController.prototype.inherited, password))).code).toBe('step_up_required');
   });
 });
