@@ -10,19 +10,16 @@
  * gets an `auditLogin` entry. See docs/BENCHMARKS.md.
  */
 import autocannon from 'autocannon';
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cpuSeconds, ServiceProcess, startServiceProcess } from './service-process';
 import { temporaryPostgres } from './temporary-postgres';
 
 const ROOT = join(__dirname, '..', '..');
 const RESULTS = join(ROOT, 'bench', 'results.json');
 const SERVER = join(__dirname, 'audit-server.js');
 const PASSWORD = 'bench password that is long enough';
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const GOAL = 0.95;
 
 interface Settings {
@@ -32,11 +29,7 @@ interface Settings {
   bcryptCost: number;
 }
 
-interface Server {
-  process: ChildProcess;
-  url: string;
-  stop(): Promise<void>;
-}
+type Server = ServiceProcess;
 
 interface Run {
   rps: number;
@@ -55,7 +48,7 @@ export async function auditLoginStep(resultsPath = RESULTS): Promise<void> {
     const start = async (audit: 'on' | 'off') => {
       const database = await newDatabase();
       cleanups.push(database.drop);
-      const server = await startServer({ ...database.env, BENCH_AUDIT: audit, BCRYPT_COST: String(settings.bcryptCost) });
+      const server = await startServiceProcess(SERVER, ROOT, { ...database.env, BENCH_AUDIT: audit, BCRYPT_COST: String(settings.bcryptCost) });
       cleanups.push(server.stop);
       await fetch(`${server.url}/auth/register`, { method: 'POST', body: loginBody(), headers: { 'content-type': 'application/json' } });
       return server;
@@ -133,62 +126,6 @@ async function newDatabase(): Promise<{ env: Record<string, string>; drop: () =>
       await removeDir();
     },
   };
-}
-
-/** In production mode, as run.ts starts the service (its secrets made up here; the SMTP server is never reached). */
-async function startServer(env: Record<string, string>): Promise<Server> {
-  const port = await freePort();
-  const { DATABASE_URL: _inherited, ...inherited } = process.env;
-  const child = spawn(process.execPath, [SERVER], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      ...inherited,
-      NODE_ENV: 'production',
-      PORT: String(port),
-      JWT_SECRET: randomBytes(36).toString('base64url'),
-      REFRESH_TOKEN_SECRET: randomBytes(32).toString('base64'),
-      MFA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      SMTP_URL: 'smtp://127.0.0.1:2525',
-      AUTH_RATE_LIMIT: '1000000',
-      LOGIN_BACKOFF_THRESHOLD: '1000',
-      ...env,
-    },
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode}`);
-    if (await fetch(`${url}/health`).then((r) => r.status === 200, () => false)) break;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return {
-    process: child,
-    url,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
-}
-
-/** A port nothing listens on now (the machine is shared: a random one may be taken). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-function cpuSeconds(server: Server): number {
-  const stat = readFileSync(`/proc/${server.process.pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime + stime
 }
 
 function median(values: number[]): number {

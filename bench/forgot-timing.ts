@@ -71,11 +71,8 @@ export async function forgotTiming(
   const server = await startServer({
     ...(database ? { DATABASE_URL: database.url } : { DATA_DIR: dataDir }),
     SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
-    REFRESH_TOKEN_SECRET: randomBytes(32).toString('base64'),
-    MFA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     // Every request for the known address does the whole work: no per-address limit.
     EMAIL_RATE_LIMIT: '1000000',
-    AUTH_RATE_LIMIT: '1000000',
   });
   try {
     const known = `forgot.${randomBytes(4).toString('hex')}@example.com`;

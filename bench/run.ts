@@ -6,7 +6,6 @@
  */
 import autocannon from 'autocannon';
 import * as bcrypt from 'bcrypt';
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -17,6 +16,7 @@ import { auditLoginStep } from './audit-login';
 import { forgotTiming } from './forgot-timing';
 import { GuardMicro, guardMicroseconds } from './guard-micro';
 import { revocationStateMemory } from './revocation-memory';
+import { cpuSeconds, ServiceProcess, startServiceProcess } from './service-process';
 import { temporaryPostgres } from './temporary-postgres';
 
 const ROOT = join(__dirname, '..', '..');
@@ -31,26 +31,18 @@ const CONNECTIONS = 32;
 const LOGIN_CONCURRENCY = 8;
 const BCRYPT_COST = 10; // the lowest cost production accepts
 const MEMORY_REQUESTS = 200_000;
+/** The in-process guard's own secret (isolatedGuard); the service's are service-process.ts's. */
 const JWT_SECRET = randomBytes(36).toString('base64url');
-// Production refuses to start without these two, and without SMTP_URL (a dummy: the bench sends no mail).
-const REFRESH_TOKEN_SECRET = randomBytes(32).toString('base64');
-const MFA_ENCRYPTION_KEY = randomBytes(32).toString('base64');
 /** Ended sessions in the bench service's revocation state while the guard is measured. */
 const REVOKED_SESSIONS = 100_000;
 /** Logout-alls on one instance, each timed to the first 401 on another. */
 const REVOCATION_TRIALS = Number(process.env.BENCH_REVOCATION_TRIALS ?? 200);
 const CHANNEL_MESSAGES = 1000;
 const PASSWORD = 'bench password that is long enough';
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const LOCAL_POSTGRES = 'postgres://postgres@127.0.0.1:5432/postgres';
 const LOCAL_REDIS = 'redis://127.0.0.1:6379';
 
-interface Server {
-  process: ChildProcess;
-  url: string;
-  startupMs: number;
-  stop(): Promise<void>;
-}
+type Server = ServiceProcess;
 
 interface Run {
   rps: number;
@@ -390,48 +382,8 @@ async function startupTimings() {
   }
 }
 
-async function startServer(env: Record<string, string>): Promise<Server> {
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const started = process.hrtime.bigint();
-  // The database is the caller's choice: PGlite unless env names DATABASE_URL.
-  const { DATABASE_URL: _inherited, ...inherited } = process.env;
-  const child = spawn(process.execPath, [SERVER], {
-    cwd: ROOT,
-    // The JSON log (one line per request, as in production) goes to /dev/null; start-up errors still show.
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      ...inherited,
-      NODE_ENV: 'production',
-      PORT: String(port),
-      JWT_SECRET,
-      BCRYPT_COST: String(BCRYPT_COST),
-      AUTH_RATE_LIMIT: '1000000',
-      LOGIN_BACKOFF_THRESHOLD: '1000',
-      REFRESH_TOKEN_SECRET,
-      MFA_ENCRYPTION_KEY,
-      SMTP_URL: 'smtp://127.0.0.1:2525',
-      EMAIL_VERIFICATION: 'off', // no mail queued, so no worker retrying against the dummy server
-      ...env,
-    },
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode}`);
-    const ok = await fetch(`${url}/health`).then((r) => r.status === 200, () => false);
-    if (ok) break;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  const startupMs = round(Number(process.hrtime.bigint() - started) / 1e6);
-  return {
-    process: child,
-    url,
-    startupMs,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
+function startServer(env: Record<string, string>): Promise<Server> {
+  return startServiceProcess(SERVER, ROOT, { BCRYPT_COST: String(BCRYPT_COST), ...env });
 }
 
 async function loginToken(url: string): Promise<string> {
@@ -530,12 +482,6 @@ async function rawBcryptRate(): Promise<number> {
     }),
   );
   return done / (Number(process.hrtime.bigint() - started) / 1e9);
-}
-
-function cpuSeconds(server: Server): number {
-  const stat = readFileSync(`/proc/${server.process.pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime + stime
 }
 
 /** Resident memory (from /proc) and V8's used heap, each right after a full GC in the service. */
