@@ -27,6 +27,15 @@ const PAGE_SCRIPT = `
 const toBuffer = (text) => Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4)), (c) => c.charCodeAt(0)).buffer;
 const toText = (buffer) => btoa(String.fromCharCode(...new Uint8Array(buffer))).replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');
 const descriptors = (list) => list && list.map((item) => ({ ...item, id: toBuffer(item.id) }));
+// A credential as the server's JSON has it (what @simplewebauthn/browser would send), around its own response fields.
+const credentialJSON = (credential, response) => ({
+  id: credential.id,
+  rawId: toText(credential.rawId),
+  type: credential.type,
+  response,
+  clientExtensionResults: credential.getClientExtensionResults(),
+  authenticatorAttachment: credential.authenticatorAttachment || undefined,
+});
 
 async function call(path, body, accessToken) {
   const headers = { 'Content-Type': 'application/json' };
@@ -43,18 +52,11 @@ window.registerPasskey = async (accessToken, name) => {
   const credential = await navigator.credentials.create({
     publicKey: { ...json, challenge: toBuffer(json.challenge), user: { ...json.user, id: toBuffer(json.user.id) }, excludeCredentials: descriptors(json.excludeCredentials) },
   });
-  const response = {
-    id: credential.id,
-    rawId: toText(credential.rawId),
-    type: credential.type,
-    response: {
-      clientDataJSON: toText(credential.response.clientDataJSON),
-      attestationObject: toText(credential.response.attestationObject),
-      transports: credential.response.getTransports(),
-    },
-    clientExtensionResults: credential.getClientExtensionResults(),
-    authenticatorAttachment: credential.authenticatorAttachment || undefined,
-  };
+  const response = credentialJSON(credential, {
+    clientDataJSON: toText(credential.response.clientDataJSON),
+    attestationObject: toText(credential.response.attestationObject),
+    transports: credential.response.getTransports(),
+  });
   return call('/auth/passkeys/register', { response, name }, accessToken);
 };
 
@@ -65,19 +67,12 @@ window.loginWithPasskey = async (email) => {
   const credential = await navigator.credentials.get({
     publicKey: { ...json, challenge: toBuffer(json.challenge), allowCredentials: descriptors(json.allowCredentials) },
   });
-  const response = {
-    id: credential.id,
-    rawId: toText(credential.rawId),
-    type: credential.type,
-    response: {
-      clientDataJSON: toText(credential.response.clientDataJSON),
-      authenticatorData: toText(credential.response.authenticatorData),
-      signature: toText(credential.response.signature),
-      userHandle: credential.response.userHandle ? toText(credential.response.userHandle) : undefined,
-    },
-    clientExtensionResults: credential.getClientExtensionResults(),
-    authenticatorAttachment: credential.authenticatorAttachment || undefined,
-  };
+  const response = credentialJSON(credential, {
+    clientDataJSON: toText(credential.response.clientDataJSON),
+    authenticatorData: toText(credential.response.authenticatorData),
+    signature: toText(credential.response.signature),
+    userHandle: credential.response.userHandle ? toText(credential.response.userHandle) : undefined,
+  });
   return call('/auth/passkeys/login', { response });
 };
 
